@@ -1,0 +1,28 @@
+"""A plain GAN on the grid of 25 Gaussians (PacGAN / VEEGAN protocol): prone to mode collapse.
+
+MLP G (4 x 400, noise dim 2) and D (3 x 200), Adam 1e-4, batch 100, non-saturating loss.
+
+  python -m jaxgan.main --config=configs/gan_grid25.py --workdir=runs/gan_grid25
+"""
+
+from configs import default
+
+
+def get_config():
+  c = default.get_config()
+  c.name = 'gan_grid25'
+  c.num_steps = 10_000
+  c.batch_size = 100
+  c.log_every = 500
+  c.sample_every = 2_000
+  c.checkpoint_every = 5_000
+  c.model.name = 'toy'
+  c.model.z_dim = 2
+  c.model.ema_decay = 0.0
+  c.optim.g_lr = 1e-4
+  c.optim.d_lr = 1e-4
+  c.optim.b1 = 0.5
+  c.optim.b2 = 0.999
+  c.data.name = 'grid25'
+  c.num_grid_samples = 2_500
+  return c

@@ -1,0 +1,146 @@
+"""Random-access data sources by name; each example is {'image': float32 in [-1, 1], 'label'}.
+
+A source decodes, crops and resizes one example at a time, so grain can shuffle, shard and
+parallelise it. Embedded sources (digits, ring8, grid25) hold their data in memory and need no
+download; TFDS and image-folder sources fail at start-up with the command or path that fixes it.
+"""
+
+import dataclasses
+import os
+from typing import Any, Callable, Sequence
+
+import ml_collections
+import numpy as np
+from PIL import Image
+
+from jaxgan.data import gaussians, transforms
+from jaxgan.data.errors import DataError
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
+
+CIFAR10_CLASSES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse',
+                   'ship', 'truck')
+
+
+@dataclasses.dataclass
+class Source:
+  """`len(source)` examples, `source[i]` -> {'image': float32 array, 'label': int32}."""
+  getter: Callable[[int], dict]
+  size: int
+  num_classes: int = 0
+  class_names: Sequence[str] = ()
+
+  def __len__(self):
+    return self.size
+
+  def __getitem__(self, index: int) -> dict:
+    return self.getter(int(index))
+
+
+def array_source(images: np.ndarray, labels: np.ndarray, **kwargs) -> Source:
+  return Source(lambda i: {'image': images[i], 'label': labels[i]}, len(images), **kwargs)
+
+
+def digits(config: ml_collections.ConfigDict) -> Source:
+  from jaxgan.data.digits import digits_images  # pylint: disable=g-import-not-at-top
+  images, labels = digits_images(config.model.image_size)
+  return array_source(images, labels, num_classes=10, class_names=tuple(map(str, range(10))))
+
+
+def mixture(name: str) -> Callable[[ml_collections.ConfigDict], Source]:
+  def build(config):
+    points, component = gaussians.sample_mixture(name, config.data.num_points, config.seed)
+    return array_source(points, component)
+  return build
+
+
+def _check_channels(image: np.ndarray, channels: int) -> np.ndarray:
+  if image.ndim == 2:
+    image = image[..., None]
+  if image.shape[-1] == channels:
+    return image
+  if channels == 1:  # ITU-R 601 luma, as PIL's convert('L').
+    return np.round(image[..., :3] @ np.array([0.299, 0.587, 0.114]))[..., None].astype(np.uint8)
+  return np.broadcast_to(image[..., :1], image.shape[:2] + (3,)) if image.shape[-1] == 1 else \
+      image[..., :3]
+
+
+def tfds_source(name: str, class_names: Sequence[str] = ()) -> Callable:
+  def build(config: ml_collections.ConfigDict) -> Source:
+    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    data_dir = config.data.tfds_dir or None
+    try:
+      source = tfds.data_source(name, split=config.data.split, data_dir=data_dir, download=False)
+    except Exception as e:  # TFDS raises several types for "not prepared".
+      where = data_dir or '~/tensorflow_datasets'
+      raise DataError(
+          f'TFDS data set {name!r} (split {config.data.split!r}) is not prepared in {where}. '
+          f'Prepare it once with:  tfds build {name} --file_format=array_record'
+          f'{" --data_dir=" + data_dir if data_dir else ""}  (celeb_a needs its files from '
+          f'Google Drive; see the TFDS catalog). Or train on an image folder with '
+          f'--config.data.name=folder --config.data.path=DIR. ({type(e).__name__}: {e})'
+      ) from None
+    size, channels = config.model.image_size, config.model.channels
+
+    def get(i):
+      example = source[i]
+      image = _check_channels(np.asarray(example['image']), channels)
+      image = transforms.to_unit_range(transforms.center_crop_resize(image, size))
+      return {'image': image, 'label': np.int32(example.get('label', 0))}
+
+    return Source(get, len(source), num_classes=len(class_names), class_names=class_names)
+  return build
+
+
+def list_images(path: str) -> list[str]:
+  if not os.path.isdir(path):
+    raise DataError(f'Image folder {path!r} does not exist. Set --config.data.path to a folder '
+                    f'of {"/".join(IMAGE_EXTENSIONS)} files (searched recursively).')
+  files = sorted(
+      os.path.join(root, f) for root, _, names in os.walk(path, followlinks=True)
+      for f in names if f.lower().endswith(IMAGE_EXTENSIONS))
+  if not files:
+    raise DataError(f'Image folder {path!r} holds no images ({", ".join(IMAGE_EXTENSIONS)}, '
+                    f'searched recursively). Point --config.data.path at the images.')
+  return files
+
+
+def load_image(path: str, channels: int) -> np.ndarray:
+  """Decodes any PIL-readable file (grayscale, RGBA, palette) into uint8 HxWxchannels."""
+  try:
+    with Image.open(path) as im:
+      return np.asarray(im.convert('L' if channels == 1 else 'RGB')).reshape(
+          im.size[1], im.size[0], channels)
+  except (OSError, ValueError, SyntaxError) as e:
+    raise DataError(f'Cannot decode image {path!r}: {e}. Delete or replace the file.') from None
+
+
+def folder(config: ml_collections.ConfigDict) -> Source:
+  files = list_images(config.data.path)
+  size, channels = config.model.image_size, config.model.channels
+
+  def get(i):
+    image = transforms.center_crop_resize(load_image(files[i], channels), size)
+    return {'image': transforms.to_unit_range(image), 'label': np.int32(0)}
+
+  return Source(get, len(files))
+
+
+DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Source]] = {
+    'digits': digits,
+    'ring8': mixture('ring8'),
+    'grid25': mixture('grid25'),
+    'cifar10': tfds_source('cifar10', CIFAR10_CLASSES),
+    'celeb_a': tfds_source('celeb_a'),
+    'folder': folder,
+}
+
+
+def build_source(config: ml_collections.ConfigDict) -> Source:
+  if config.data.name not in DATASETS:
+    raise DataError(f'Unknown data.name={config.data.name!r}; valid names: {sorted(DATASETS)}.')
+  return DATASETS[config.data.name](config)
+
+
+def describe(source: Source) -> dict[str, Any]:
+  return dict(size=len(source), num_classes=source.num_classes)

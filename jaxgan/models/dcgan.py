@@ -1,0 +1,139 @@
+"""DCGAN generator and discriminator (Radford et al. 2016) and the seed reports' variants.
+
+Report 000: a ConvTranspose stack 512-256-128-64 with kernel 4, BN + ReLU, tanh output; D with
+LeakyReLU 0.2 and BN on every block but the first. Report 004: a generator that starts with a
+linear layer to 4x4x512 and uses 5x5 kernels. Critics for WGAN-GP drop BatchNorm (none or layer
+norm), since the gradient penalty is defined per sample. All images are NHWC in [-1, 1].
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jaxgan.models import layers
+
+# DCGAN init: weights N(0, 0.02), norm scales N(1, 0.02), biases 0.
+conv_init = nnx.initializers.normal(0.02)
+
+
+def scale_init(key, shape, dtype=jnp.float32):
+  return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def num_doublings(image_size: int) -> tuple[int, int]:
+  """Splits image_size into base * 2**n with base in {4, 3} (96 px starts at 3x3)."""
+  for base in (4, 3):
+    n = math.log2(image_size / base) if image_size % base == 0 else -1
+    if n >= 1 and n == int(n):
+      return base, int(n)
+  raise ValueError(
+      f'model.image_size={image_size} is not 4 * 2**n or 3 * 2**n (e.g. 16, 32, 64, 96).')
+
+
+def make_norm(kind: str, features: int, rngs: nnx.Rngs):
+  if kind == 'batch':
+    # momentum 0.9 in Flax is PyTorch's momentum 0.1.
+    return nnx.BatchNorm(features, momentum=0.9, epsilon=1e-5, scale_init=scale_init, rngs=rngs)
+  if kind == 'layer':  # Per-sample statistics over H, W and C, as in the WGAN-GP critic.
+    return nnx.LayerNorm(features, epsilon=1e-5, reduction_axes=(-3, -2, -1), scale_init=scale_init,
+                         rngs=rngs)
+  if kind == 'none':
+    return None
+  raise ValueError(f"Unknown norm {kind!r}; expected 'batch', 'layer' or 'none'.")
+
+
+def apply_norm(norm, x, train: bool):
+  if norm is None:
+    return x
+  if isinstance(norm, nnx.BatchNorm):
+    return norm(x, use_running_average=not train)
+  return norm(x)
+
+
+class Upsample(nnx.Module):
+  """2x upsampling: a stride-2 transposed convolution, or a conv followed by depth-to-space."""
+
+  def __init__(self, cin: int, cout: int, kernel_size: int, mode: str, use_bias: bool,
+               rngs: nnx.Rngs):
+    self.mode = mode
+    k = (kernel_size, kernel_size)
+    if mode == 'conv_transpose':
+      # Explicit padding k - 1 - p with p = (k - 2) // 2 matches PyTorch's
+      # ConvTranspose2d(k, stride=2, padding=p): H -> 2H for k = 4 (p=1) and k = 5 (with SAME).
+      pad = 'SAME' if kernel_size % 2 else [(kernel_size - 1 - (kernel_size - 2) // 2,) * 2] * 2
+      self.conv = nnx.ConvTranspose(cin, cout, k, strides=(2, 2), padding=pad, use_bias=use_bias,
+                                    kernel_init=conv_init, rngs=rngs)
+    elif mode == 'subpixel':
+      self.conv = nnx.Conv(cin, 4 * cout, (3, 3), padding='SAME', use_bias=use_bias,
+                           kernel_init=conv_init, rngs=rngs)
+    else:
+      raise ValueError(f"Unknown g_upsample {mode!r}; expected 'conv_transpose' or 'subpixel'.")
+
+  def __call__(self, x):
+    x = self.conv(x)
+    return layers.pixel_shuffle(x, 2) if self.mode == 'subpixel' else x
+
+
+class Generator(nnx.Module):
+  """z (B, z_dim) -> image (B, S, S, C) in [-1, 1]."""
+
+  def __init__(self, image_size: int, channels: int, z_dim: int, features: int = 64,
+               input_layer: str = 'conv_transpose', upsample: str = 'conv_transpose',
+               kernel_size: int = 4, *, rngs: nnx.Rngs):
+    base, n = num_doublings(image_size)
+    widths = [features * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 512, 256, 128, 64
+    self.base, self.input_layer = base, input_layer
+    if input_layer == 'conv_transpose':  # 1x1 -> base x base, as PyTorch's kernel-4 "VALID".
+      self.project = nnx.ConvTranspose(z_dim, widths[0], (base, base), padding='VALID',
+                                       use_bias=False, kernel_init=conv_init, rngs=rngs)
+    elif input_layer == 'linear':
+      self.project = nnx.Linear(z_dim, base * base * widths[0], use_bias=False,
+                                kernel_init=conv_init, rngs=rngs)
+    else:
+      raise ValueError(f"Unknown g_input {input_layer!r}; expected 'conv_transpose' or 'linear'.")
+    self.norms = nnx.List([make_norm('batch', w, rngs) for w in widths])
+    self.ups = nnx.List([Upsample(widths[i], widths[i + 1], kernel_size, upsample, False, rngs)
+                         for i in range(n - 1)])
+    self.to_image = Upsample(widths[-1], channels, kernel_size, upsample, False, rngs)
+
+  def __call__(self, z, train: bool = True):
+    if self.input_layer == 'linear':
+      x = self.project(z).reshape(z.shape[0], self.base, self.base, -1)
+    else:
+      x = self.project(z[:, None, None, :])
+    x = nnx.relu(apply_norm(self.norms[0], x, train))
+    for up, norm in zip(self.ups, self.norms[1:]):
+      x = nnx.relu(apply_norm(norm, up(x), train))
+    return jnp.tanh(self.to_image(x))
+
+
+class Discriminator(nnx.Module):
+  """image (B, S, S, C) -> logits (B,). No sigmoid: losses take logits."""
+
+  def __init__(self, image_size: int, channels: int, features: int = 64, norm: str = 'batch',
+               kernel_size: int = 4, *, rngs: nnx.Rngs):
+    base, n = num_doublings(image_size)
+    widths = [features * 2 ** i for i in range(n)]  # e.g. 64, 128, 256, 512
+    cins = [channels] + widths[:-1]
+    # PyTorch Conv2d(k=4, s=2, p=1) halves H; k=5 uses SAME.
+    pad = 'SAME' if kernel_size % 2 else [((kernel_size - 1) // 2,) * 2] * 2
+    use_bias = norm != 'batch'
+    self.convs = nnx.List([
+        nnx.Conv(cin, w, (kernel_size, kernel_size), strides=(2, 2), padding=pad,
+                 use_bias=use_bias, kernel_init=conv_init, rngs=rngs)
+        for cin, w in zip(cins, widths)])
+    # No normalisation on the first block (DCGAN).
+    self.norms = nnx.List([None] + [make_norm(norm, w, rngs) for w in widths[1:]])
+    self.to_logit = nnx.Conv(widths[-1], 1, (base, base), padding='VALID', use_bias=use_bias,
+                             kernel_init=conv_init, rngs=rngs)
+
+  def features(self, x, train: bool = True):
+    """The last feature map (B, base, base, C), for heads added by conditional variants."""
+    for conv, norm in zip(self.convs, self.norms):
+      x = nnx.leaky_relu(apply_norm(norm, conv(x), train), 0.2)
+    return x
+
+  def __call__(self, x, train: bool = True):
+    return self.to_logit(self.features(x, train)).reshape(x.shape[0])

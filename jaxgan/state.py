@@ -1,0 +1,84 @@
+"""The training state: one immutable pytree, plus the static graphs and optimizers it needs."""
+
+from typing import Any, NamedTuple
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+from flax import nnx
+
+from jaxgan import models
+
+Pytree = Any
+
+
+@flax.struct.dataclass
+class GANState:
+  """Everything that changes during training. Params and stats are pure nested dicts."""
+  step: jax.Array  # int32 scalar: number of completed G updates.
+  key: jax.Array  # Base PRNG key; step keys are fold_in(key, step).
+  g_params: Pytree
+  g_stats: Pytree  # BatchNorm running statistics ({} when the model has none).
+  d_params: Pytree
+  d_stats: Pytree
+  g_opt: Pytree
+  d_opt: Pytree
+  ema_params: Pytree  # Exponential moving average of g_params, used for sampling.
+
+
+class GAN(NamedTuple):
+  """What stays fixed during training: module graphs and optimizers (not checkpointed)."""
+  g_graph: nnx.GraphDef
+  d_graph: nnx.GraphDef
+  g_tx: optax.GradientTransformation
+  d_tx: optax.GradientTransformation
+
+
+def split(module: nnx.Module):
+  graph, params, stats = nnx.split(module, nnx.Param, nnx.BatchStat)
+  return graph, nnx.to_pure_dict(params), nnx.to_pure_dict(stats)
+
+
+def apply(graph: nnx.GraphDef, params: Pytree, stats: Pytree, *args, **kwargs):
+  """Runs a module as a pure function: returns (output, updated batch statistics)."""
+  module = nnx.merge(graph, params, stats)
+  out = module(*args, **kwargs)
+  return out, nnx.to_pure_dict(nnx.state(module, nnx.BatchStat))
+
+
+def make_optimizer(optim: ml_collections.ConfigDict, lr: float) -> optax.GradientTransformation:
+  if optim.name == 'adam':
+    return optax.adam(lr, b1=optim.b1, b2=optim.b2)
+  if optim.name == 'rmsprop':  # PyTorch's RMSprop defaults, as WGAN used (no momentum).
+    return optax.rmsprop(lr, decay=0.99, eps=1e-8)
+  raise ValueError(f"Unknown optim.name={optim.name!r}; valid names: ['adam', 'rmsprop'].")
+
+
+def init_keys(seed: int):
+  """(key for parameter init, base key for training) derived from the seed alone."""
+  init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
+  return init_key, train_key
+
+
+def create(config: ml_collections.ConfigDict):
+  """Returns (gan, init_fn) where init_fn() -> GANState can be traced (jit / eval_shape)."""
+  init_key, train_key = init_keys(config.seed)
+  g_tx = make_optimizer(config.optim, config.optim.g_lr)
+  d_tx = make_optimizer(config.optim, config.optim.d_lr)
+  # The graphs are static; building the models abstractly gets them without allocating.
+  g, d = nnx.eval_shape(lambda: models.build_models(config.model, nnx.Rngs(0)))
+  gan = GAN(split(g)[0], split(d)[0], g_tx, d_tx)
+
+  def init_fn() -> GANState:
+    g, d = models.build_models(config.model, nnx.Rngs(init_key))
+    _, g_params, g_stats = split(g)
+    _, d_params, d_stats = split(d)
+    return GANState(
+        step=jnp.zeros((), jnp.int32), key=train_key,
+        g_params=g_params, g_stats=g_stats, d_params=d_params, d_stats=d_stats,
+        g_opt=g_tx.init(g_params), d_opt=d_tx.init(d_params),
+        ema_params=jax.tree.map(jnp.copy, g_params))
+
+  return gan, init_fn

@@ -1,0 +1,133 @@
+"""The training loop: build, restore, step, log, sample, checkpoint."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+from clu import metric_writers, periodic_actions
+
+from jaxgan import checkpoint, images, sharding, state as state_lib, steps
+from jaxgan.data import pipeline, sources
+
+GRID_NOISE_SALT = 0x5A3D1E  # Fixed-noise key: fold_in(PRNGKey(seed), salt).
+
+
+def build_state(config: ml_collections.ConfigDict, mesh):
+  """(gan, abstract state with shardings, jitted init) on `mesh`, parameters replicated."""
+  gan, init_fn = state_lib.create(config)
+  abstract = jax.eval_shape(init_fn)
+  shardings = jax.tree.map(lambda _: sharding.replicated(mesh), abstract)
+  init = jax.jit(init_fn, out_shardings=shardings)
+  return gan, checkpoint.abstract_like(abstract, shardings), init
+
+
+def grid_noise(config: ml_collections.ConfigDict) -> jax.Array:
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), GRID_NOISE_SALT)
+  return steps.sample_noise(key, config.num_grid_samples, config.model.z_dim)
+
+
+def make_sampler(gan: state_lib.GAN):
+  """jit(params, stats, z) -> samples, in inference mode (BatchNorm running statistics)."""
+  return jax.jit(lambda params, stats, z: steps.generate(gan, params, stats, z, train=False)[0])
+
+
+def write_samples(workdir, writer, step, samples, reference=None) -> str:
+  picture = images.render(np.asarray(samples), reference)
+  os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
+  path = os.path.join(workdir, 'samples', f'step_{step:07d}.png')
+  images.save_png(path, picture)
+  writer.write_images(step, {'samples': picture[None]})
+  return path
+
+
+def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
+  with open(os.path.join(workdir, 'config.json'), 'w') as f:
+    json.dump(config.to_dict(), f, indent=2, sort_keys=True)
+
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{path} not found: is {workdir!r} the --workdir of a training run?')
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
+  """Trains `config` in `workdir`, resuming from its latest checkpoint. Returns the final state."""
+  os.makedirs(workdir, exist_ok=True)
+  is_main = jax.process_index() == 0
+  mesh = sharding.make_mesh()
+  sharding.check_batch_size(config.batch_size, mesh)
+  if is_main:
+    write_config(workdir, config)
+
+  source = sources.build_source(config)
+  dataset = pipeline.build_dataset(config, source, jax.process_index(), jax.process_count())
+  iterator = pipeline.make_iterator(config, dataset)
+  gan, abstract_state, init = build_state(config, mesh)
+  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
+  if ckpt.latest_step() is not None:
+    state, data_state = ckpt.restore(abstract_state)
+    iterator.set_state(data_state)
+    logging.info('Resumed from step %d of %s.', int(state.step), ckpt.directory)
+  else:
+    state = init()
+  start_step = int(state.step)
+
+  train_step = jax.jit(
+      steps.make_train_step(config, gan),
+      in_shardings=(jax.tree.map(lambda a: a.sharding, abstract_state),
+                    sharding.batch_sharding(mesh)),
+      donate_argnums=0)
+  sampler = make_sampler(gan)
+  z_grid = grid_noise(config)
+  toy = config.model.name == 'toy'  # 2-D samples are drawn over real points.
+  reference = np.stack([source[i]['image'] for i in range(2000)]) if toy else None
+
+  writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
+  if start_step == 0:
+    writer.write_hparams({k: v for k, v in flatten(config).items()})
+  hooks = [periodic_actions.ReportProgress(num_train_steps=config.num_steps, writer=writer)]
+
+  def save(step, force=False):
+    ckpt.save(step, state, iterator.get_state(), config, force=force)
+
+  summed, count = None, 0
+  for step in range(start_step + 1, config.num_steps + 1):
+    batch = sharding.to_global(next(iterator), mesh)
+    state, metrics = train_step(state, batch)
+    # Accumulate on device: no host synchronisation between log steps.
+    summed = metrics if summed is None else jax.tree.map(jnp.add, summed, metrics)
+    count += 1
+    for hook in hooks:
+      hook(step)
+    if step % config.log_every == 0 or step == config.num_steps:
+      writer.write_scalars(step, {f'train_{k}': float(v) / count
+                                  for k, v in jax.device_get(summed).items()})
+      summed, count = None, 0
+    if config.sample_every and (step % config.sample_every == 0 or step == config.num_steps):
+      params = state.ema_params if config.model.ema_decay > 0 else state.g_params
+      samples = jax.device_get(sampler(params, state.g_stats, z_grid))
+      if is_main:
+        write_samples(workdir, writer, step, samples, reference)
+    if step % config.checkpoint_every == 0 or step == config.num_steps:
+      save(step)
+  writer.flush()
+  ckpt.wait()
+  ckpt.close()
+  return state
+
+
+def flatten(config: ml_collections.ConfigDict, prefix: str = '') -> dict:
+  out = {}
+  for k, v in config.items():
+    if isinstance(v, ml_collections.ConfigDict):
+      out |= flatten(v, f'{prefix}{k}.')
+    else:
+      out[f'{prefix}{k}'] = v if isinstance(v, (int, float, str, bool)) else str(v)
+  return out

@@ -1,0 +1,112 @@
+"""End-to-end training: every config runs, training improves, runs resume from checkpoints."""
+
+import glob
+import importlib
+import os
+
+import jax
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+from PIL import Image
+
+from conftest import tiny
+from jaxgan import checkpoint, train
+
+ALL_CONFIGS = ['dcgan_celeba', 'dcgan_cifar', 'wgan_cifar', 'wgan_gp_cifar', 'dcgan_anime',
+               'wgan_gp_anime', 'dcgan_digits', 'gan_grid25', 'wgan_gp_grid25', 'wgan_gp_ring8']
+
+
+def get_config(name):
+  return importlib.import_module(f'configs.{name}').get_config()
+
+
+def make_image_folder(path, n=12):
+  rng = np.random.default_rng(0)
+  os.makedirs(os.path.join(path, 'sub'), exist_ok=True)
+  for i in range(n):  # Mixed sizes, modes and formats, in nested folders.
+    size = (96, 96) if i % 2 else (120, 100)
+    mode = ('RGB', 'L', 'RGBA', 'P')[i % 4]
+    image = Image.fromarray(rng.integers(0, 255, size + (3,), dtype=np.uint8)).convert(mode)
+    image.save(os.path.join(path, 'sub' if i % 3 else '', f'{i}.png'))
+  return path
+
+
+@pytest.mark.parametrize('name', ALL_CONFIGS)
+def test_every_config_trains_a_few_steps(name, workdir, tmp_path):
+  config = tiny(get_config(name), steps=2)
+  config.data.max_examples = 0
+  if config.data.name == 'folder':
+    config.data.path = make_image_folder(str(tmp_path / 'images'))
+  with tfds.testing.mock_data(num_examples=16):
+    state = train.train_and_evaluate(config, workdir)
+  assert int(state.step) == 2
+  assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state.g_params))
+  assert glob.glob(os.path.join(workdir, 'samples', 'step_*.png'))
+  assert glob.glob(os.path.join(workdir, 'events.out.tfevents.*'))
+  assert checkpoint.Checkpointer(workdir, 1).latest_step() == 2
+
+
+def test_resume_continues_the_step_count(workdir):
+  config = tiny(get_config('dcgan_digits'), steps=3)
+  config.checkpoint_every = 3
+  train.train_and_evaluate(config, workdir)
+  config.num_steps = 5
+  state = train.train_and_evaluate(config, workdir)
+  assert int(state.step) == 5
+  assert checkpoint.Checkpointer(workdir, 3).manager.all_steps() == [3, 5]
+
+
+def read_scalars(workdir, tag):
+  from tensorboard.backend.event_processing import event_accumulator
+  acc = event_accumulator.EventAccumulator(workdir, size_guidance={'tensors': 0})
+  acc.Reload()
+  return [(e.step, float(tf_make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+
+
+def tf_make_ndarray(proto):
+  import tensorflow as tf
+  return tf.make_ndarray(proto)
+
+
+@pytest.mark.slow
+def test_digits_training_improves(workdir):
+  """A few hundred steps: D's loss leaves its start and samples move toward the digits."""
+  config = get_config('dcgan_digits')
+  config.num_steps = 300
+  config.log_every = 25
+  config.sample_every = 300
+  config.checkpoint_every = 300
+  state = train.train_and_evaluate(config, workdir)
+  d_loss = read_scalars(workdir, 'train_d_loss')
+  assert abs(d_loss[-1][1] - d_loss[0][1]) > 0.05
+  from jaxgan import sample
+  from jaxgan.data.digits import digits_images
+  real, _ = digits_images(32)
+  gan, _, init = train.build_state(config, train.sharding.make_mesh())
+  start = sample.generate_samples(config, gan, init(), 256, seed=0, use_ema=False)
+  end = sample.generate_samples(config, gan, state, 256, seed=0, use_ema=False)
+
+  def moment_gap(x):  # Distance of mean image and pixel std to the data's.
+    return (np.abs(x.mean(0) - real.mean(0)).mean() + np.abs(x.std(0) - real.std(0)).mean())
+  assert moment_gap(end) < 0.5 * moment_gap(start)
+
+
+@pytest.mark.slow
+def test_grid25_training_improves(workdir):
+  from jaxgan.data import gaussians
+  from jaxgan import sample
+  config = get_config('wgan_gp_grid25')
+  config.num_steps = 400
+  config.sample_every = 400
+  config.checkpoint_every = 400
+  state = train.train_and_evaluate(config, workdir)
+  gan, _, init = train.build_state(config, train.sharding.make_mesh())
+  centers, _ = gaussians.MIXTURES['grid25']
+
+  def mean_distance_to_modes(points):
+    d = np.linalg.norm(points[:, None] - centers[None], axis=-1).min(axis=1)
+    return d.mean()
+  start = sample.generate_samples(config, gan, init(), 1000, seed=0)
+  end = sample.generate_samples(config, gan, state, 1000, seed=0)
+  assert mean_distance_to_modes(end) < 0.6 * mean_distance_to_modes(start)
