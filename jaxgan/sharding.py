@@ -2,17 +2,28 @@
 
 One device is just the smallest mesh, so the same jitted step runs on 1 CPU, 8 GPUs or a pod
 slice. Under jit, BatchNorm's batch mean and variance are reductions over the global (sharded)
-batch axis, so its statistics are those of the global batch on any number of devices.
+batch axis, so its statistics are those of the global batch on any number of devices
+(tests/test_sharding.py checks this against a numpy computation).
 """
 
+import os
+
 import jax
+import ml_collections
 import numpy as np
+from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 
-def make_mesh(devices=None) -> Mesh:
-  devices = np.asarray(devices if devices is not None else jax.devices())
-  return Mesh(devices.reshape(-1), ('data',))
+def make_mesh(config: ml_collections.ConfigDict | None = None, devices=None) -> Mesh:
+  """A 1-D `data` mesh over `config.mesh.num_devices` devices (-1: all of them)."""
+  devices = list(devices if devices is not None else jax.devices())
+  wanted = config.mesh.num_devices if config is not None else -1
+  if wanted > 0:
+    if wanted > len(devices):
+      raise ValueError(f'mesh.num_devices={wanted} but only {len(devices)} devices exist.')
+    devices = devices[:wanted]
+  return Mesh(np.asarray(devices).reshape(-1), ('data',))
 
 
 def check_batch_size(batch_size: int, mesh: Mesh) -> None:
@@ -27,6 +38,26 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
 
 
+def fsdp(mesh: Mesh, shape: tuple[int, ...]) -> NamedSharding:
+  """Shards the largest axis that divides by the mesh size along `data`; else replicates."""
+  axes = sorted(range(len(shape)), key=lambda a: -shape[a])
+  for axis in axes:
+    if shape[axis] % mesh.size == 0 and shape[axis] >= mesh.size:
+      spec = [None] * len(shape)
+      spec[axis] = 'data'
+      return NamedSharding(mesh, P(*spec))
+  return replicated(mesh)
+
+
+def state_shardings(abstract_state, mesh: Mesh, mode: str = 'replicated'):
+  """Shardings of every state leaf: 'replicated' (default) or 'fsdp' (ZeRO-3 style)."""
+  if mode == 'replicated':
+    return jax.tree.map(lambda _: replicated(mesh), abstract_state)
+  if mode == 'fsdp':
+    return jax.tree.map(lambda x: fsdp(mesh, x.shape), abstract_state)
+  raise ValueError(f"Unknown param_sharding={mode!r}; expected 'replicated' or 'fsdp'.")
+
+
 def batch_sharding(mesh: Mesh) -> NamedSharding:
   """Host batches are (n_critic, B, ...): split B over the devices."""
   return NamedSharding(mesh, P(None, 'data'))
@@ -37,3 +68,23 @@ def to_global(batch: dict, mesh: Mesh) -> dict:
   sharding = batch_sharding(mesh)
   return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v))
           for k, v in batch.items()}
+
+
+def initialize_distributed(coordinator_address: str | None = None,
+                           num_processes: int | None = None,
+                           process_id: int | None = None) -> None:
+  """Joins a multi-process run: from explicit flags, or detected on TPU pods and SLURM.
+
+  On CPU the processes talk over gloo collectives (used by tests and
+  launch/local_multiprocess.sh). A lone process with nothing to detect does nothing.
+  """
+  explicit = coordinator_address is not None
+  detected = 'SLURM_NTASKS' in os.environ and int(os.environ['SLURM_NTASKS']) > 1
+  detected |= 'TPU_WORKER_HOSTNAMES' in os.environ or 'MEGASCALE_COORDINATOR_ADDRESS' in os.environ
+  if not (explicit or detected):
+    return
+  if explicit and jax.config.jax_platforms in (None, '', 'cpu'):
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')
+  jax.distributed.initialize(coordinator_address, num_processes, process_id)
+  logging.info('Process %d of %d; %d local devices, %d in all.', jax.process_index(),
+               jax.process_count(), jax.local_device_count(), jax.device_count())
