@@ -1,0 +1,443 @@
+"""Evaluators chosen by name from `config.evals`, run during training and on saved checkpoints.
+
+  c.evals.digits_fd = dict(every=500, num_samples=1000)
+  c.evals.fid = dict(every=5000, num_samples=10000, weights='/path/pt_inception.pth')
+
+Each field of `config.evals` names an entry of `EVALUATORS`. `every` (default
+`config.eval_every`; 0: never during training, only by `python -m jaxgan.evaluate`),
+`num_samples` and `raw` (also score the raw generator) are common to all; the rest are the
+evaluator's own options. An entry's builder makes the cheap start-up checks (weights present,
+suitable data) and returns `fn(samples) -> {metric: value}`; networks and reference statistics
+load on first use. A new metric is one builder and one line in `EVALUATORS`.
+
+During training every due evaluator scores samples of the EMA generator (the raw one when the
+run has no EMA) as `eval_<metric>` and of the raw generator as `eval_<metric>_raw`, from noise
+that stays fixed for the whole run. `CollapseMonitor` warns when diversity or coverage falls
+sharply, and `BestCheckpoint` keeps the checkpoint with the best `config.best_metric`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Callable
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from jaxgan import checkpoint, sharding, steps
+from jaxgan.data import gaussians
+from jaxgan.metrics import coverage, fid, stats
+from jaxgan.metrics import features as features_lib
+
+EVAL_NOISE_SALT = 0xE7A1  # Eval noise: fold_in(PRNGKey(seed), salt), fixed over the run.
+GENERATE_BATCH = 250  # Samples per generator call: one compiled shape, bounded memory.
+COMMON_OPTIONS = frozenset({'every', 'num_samples', 'raw'})
+
+
+@dataclasses.dataclass(frozen=True)
+class Samples:
+  outputs: np.ndarray  # float [-1, 1] NHWC images, or (N, 2) points.
+  labels: np.ndarray | None = None  # Conditioning labels of class-conditional generators.
+
+
+Evaluate = Callable[[Samples], dict[str, float]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders: (config, options) -> Evaluate.
+
+
+def _require(ok: bool, name: str, what: str) -> None:
+  if not ok:
+    raise ValueError(f'config.evals.{name} needs {what}; remove it from config.evals.')
+
+
+@functools.cache
+def _space(name: str, weights: str = '', size: int = 0):
+  """One feature extractor per space per process: FID, KID and IS share Inception's pass."""
+  options = dict(weights=weights or None, size=size or None) if name == 'inception' else {}
+  return features_lib.get_features(name, **options)
+
+
+def _image_space(config, name: str, options: dict):
+  _require(config.model.name != 'toy', name, 'image data (not 2-D points)')
+  return _space('inception', options.get('weights', ''), options.get('inception_size', 0))
+
+
+def _reference(config, space):
+  return functools.cache(lambda: stats.reference(config, space))
+
+
+def _frechet(metric: str, space_name: str) -> Callable:
+  def build(config, options) -> Evaluate:
+    if space_name == 'digits':
+      _require(config.data.name == 'digits', metric, 'data.name=digits')
+      space = _space('digits')
+    else:
+      space = _image_space(config, metric, options)
+    real = _reference(config, space)
+
+    def evaluate(samples):
+      mu, sigma = fid.feature_statistics(space(samples.outputs)[0])
+      return {metric: fid.frechet_distance(mu, sigma, real()['mu'], real()['sigma'])}
+    return evaluate
+  return build
+
+
+def build_kid(config, options) -> Evaluate:
+  space = _image_space(config, 'kid', options)
+  real = _reference(config, space)
+
+  def evaluate(samples):
+    mean, std = fid.kernel_inception_distance(
+        space(samples.outputs)[0], real()['features'], options.get('num_subsets', 100),
+        options.get('subset_size', 1000))
+    return {'kid': mean, 'kid_std': std}
+  return evaluate
+
+
+def build_inception_score(config, options) -> Evaluate:
+  space = _image_space(config, 'is', options)
+
+  def evaluate(samples):
+    mean, std = fid.inception_score(space(samples.outputs)[1], options.get('splits', 10))
+    return {'is': mean, 'is_std': std}
+  return evaluate
+
+
+def _digits_classifier(config, name: str):
+  _require(config.data.name == 'digits', name, 'data.name=digits')
+  return _space('digits')
+
+
+def build_class_coverage(config, options) -> Evaluate:
+  """Digits present at all, and total variation between predicted and real class frequencies."""
+  del options
+  space = _digits_classifier(config, 'class_coverage')
+  from jaxgan.data.digits import NUM_CLASSES, digits_images  # pylint: disable=g-import-not-at-top
+  labels = digits_images(8)[1]
+  real = np.bincount(labels, minlength=NUM_CLASSES) / len(labels)
+
+  def evaluate(samples):
+    from jaxgan.metrics import classifier  # pylint: disable=g-import-not-at-top
+    fractions, present = classifier.class_coverage(space.classifier, samples.outputs)
+    return {'classes_covered': present, 'class_tv': 0.5 * float(np.abs(fractions - real).sum())}
+  return evaluate
+
+
+def build_class_agreement(config, options) -> Evaluate:
+  del options
+  space = _digits_classifier(config, 'class_agreement')
+  _require(config.model.get('num_classes', 0) > 0, 'class_agreement',
+           'a class-conditional model (model.num_classes > 0)')
+
+  def evaluate(samples):
+    from jaxgan.metrics import classifier  # pylint: disable=g-import-not-at-top
+    overall, _ = classifier.class_agreement(space.classifier, samples.outputs, samples.labels)
+    return {'class_agreement': overall}
+  return evaluate
+
+
+def build_mode_coverage(config, options) -> Evaluate:
+  """VEEGAN/PacGAN: modes with a sample within 3 std, and the fraction of such samples."""
+  del options
+  _require(config.data.name in gaussians.MIXTURES, 'mode_coverage',
+           f'a 2-D mixture (data.name in {sorted(gaussians.MIXTURES)})')
+  centers, std = gaussians.MIXTURES[config.data.name]
+
+  def evaluate(samples):
+    covered, quality = coverage.mode_coverage(samples.outputs, centers, std)
+    return {'modes_covered': covered, 'high_quality': quality}
+  return evaluate
+
+
+def build_diversity(config, options) -> Evaluate:
+  """Mean pairwise distance of samples over that of as many real examples (1: data-like).
+
+  Distances are between raw samples (pixels or points), or between features with
+  `features='digits'` or `'inception'`.
+  """
+  name = options.get('features', '')
+  if name == 'digits':
+    space = _digits_classifier(config, 'diversity')
+  elif name == 'inception':
+    space = _image_space(config, 'diversity', options)
+  elif name:
+    raise ValueError(f"config.evals.diversity.features={name!r}: use '', 'digits' or "
+                     "'inception'.")
+  embed = (lambda x: space(x)[0]) if name else np.asarray
+
+  @functools.cache
+  def real_diversity(n):
+    from jaxgan.data import sources  # pylint: disable=g-import-not-at-top
+    source = sources.build_source(config)
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(source), min(n, len(source)), replace=False)
+    return coverage.mean_pairwise_distance(embed(np.stack([source[i]['image'] for i in picks])))
+
+  def evaluate(samples):
+    n = len(samples.outputs)
+    return {'diversity': coverage.mean_pairwise_distance(embed(samples.outputs)) /
+                         real_diversity(n)}
+  return evaluate
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  build: Callable[[ml_collections.ConfigDict, dict], Evaluate]
+  metrics: dict[str, str]  # metric -> 'min' or 'max': which way is better.
+  num_samples: int  # Default sample count.
+  options: frozenset = frozenset()  # Own options, besides COMMON_OPTIONS.
+
+
+INCEPTION_OPTIONS = frozenset({'weights', 'inception_size'})
+
+# psnr and ssim score super-resolution outputs against their targets: the SR task adds them.
+EVALUATORS: dict[str, Entry] = {
+    'fid': Entry(_frechet('fid', 'inception'), {'fid': 'min'}, 10_000, INCEPTION_OPTIONS),
+    'kid': Entry(build_kid, {'kid': 'min', 'kid_std': 'min'}, 10_000,
+                 INCEPTION_OPTIONS | {'num_subsets', 'subset_size'}),
+    'is': Entry(build_inception_score, {'is': 'max', 'is_std': 'min'}, 10_000,
+                INCEPTION_OPTIONS | {'splits'}),
+    'digits_fd': Entry(_frechet('digits_fd', 'digits'), {'digits_fd': 'min'}, 1_000),
+    'class_coverage': Entry(build_class_coverage,
+                            {'classes_covered': 'max', 'class_tv': 'min'}, 1_000),
+    'class_agreement': Entry(build_class_agreement, {'class_agreement': 'max'}, 1_000),
+    'mode_coverage': Entry(build_mode_coverage,
+                           {'modes_covered': 'max', 'high_quality': 'max'}, 2_500),
+    'diversity': Entry(build_diversity, {'diversity': 'max'}, 1_000,
+                       INCEPTION_OPTIONS | {'features'}),
+}
+
+
+def metric_mode(metric: str) -> str:
+  """'min' or 'max' for a metric name such as 'fid' or 'modes_covered_raw'."""
+  base = metric.removesuffix('_raw')
+  for entry in EVALUATORS.values():
+    if base in entry.metrics:
+      return entry.metrics[base]
+  known = sorted(m for e in EVALUATORS.values() for m in e.metrics)
+  raise ValueError(f'Unknown metric {metric!r}; metrics of the evaluators: {known}.')
+
+
+# ---------------------------------------------------------------------------------------------
+# Specs: config.evals -> what to run, how often, on how many samples.
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+  name: str
+  every: int
+  num_samples: int
+  raw: bool
+  options: dict
+
+
+def parse_specs(config: ml_collections.ConfigDict, names=None, **overrides) -> list[Spec]:
+  """Specs of `config.evals` (or of `names`, with defaults for those not in the config).
+
+  `overrides` (e.g. num_samples=..., weights=...; None: keep) apply to every evaluator that
+  takes that option.
+  """
+  evals = config.get('evals') or {}
+  specs = []
+  for name in (names if names is not None else list(evals)):
+    if name not in EVALUATORS:
+      raise ValueError(f'Unknown evaluator {name!r} (config.evals or --evals); valid names: '
+                       f'{sorted(EVALUATORS)}.')
+    entry = EVALUATORS[name]
+    fields = dict(evals[name]) if name in evals else {}
+    unknown = fields.keys() - COMMON_OPTIONS - entry.options
+    if unknown:
+      raise ValueError(f'config.evals.{name} has unknown fields {sorted(unknown)}; valid: '
+                       f'{sorted(COMMON_OPTIONS | entry.options)}.')
+    fields |= {k: v for k, v in overrides.items()
+               if v is not None and k in COMMON_OPTIONS | entry.options}
+    every = fields.pop('every', config.get('eval_every', 0))
+    num_samples = fields.pop('num_samples', entry.num_samples)
+    if num_samples < 2:
+      raise ValueError(f'config.evals.{name}.num_samples={num_samples}: need at least 2.')
+    specs.append(Spec(name, every, num_samples, fields.pop('raw', True), fields))
+  return specs
+
+
+def build(config, specs: list[Spec]) -> dict[str, Evaluate]:
+  return {s.name: EVALUATORS[s.name].build(config, s.options) for s in specs}
+
+
+# ---------------------------------------------------------------------------------------------
+# Generating the samples.
+
+
+def make_generator(config, gan, mesh) -> Callable[..., Samples]:
+  """(params, stats, num) -> Samples from the run's fixed eval noise, sharded over `mesh`.
+
+  The noise batch is split over the devices; the samples come back replicated, so every
+  process scores the same samples and makes the same best-checkpoint decisions.
+  """
+  batch = math.ceil(GENERATE_BATCH / mesh.size) * mesh.size
+  noise_sharding = NamedSharding(mesh, P('data'))
+  fn = jax.jit(lambda params, stats, z, labels: steps.generate(
+      gan, params, stats, z, train=False, labels=labels)[0],
+               out_shardings=sharding.replicated(mesh))
+  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), EVAL_NOISE_SALT)
+  num_classes = config.model.get('num_classes', 0)
+
+  def generate(params, stats, num: int) -> Samples:
+    padded = math.ceil(num / batch) * batch
+    z = np.asarray(steps.sample_noise(key, padded, config.model.z_dim))
+    labels = (np.arange(padded) % num_classes).astype(np.int32) if num_classes else None
+    outs = []
+    for start in range(0, padded, batch):
+      z_part = jax.device_put(z[start:start + batch], noise_sharding)
+      l_part = None if labels is None else jax.device_put(labels[start:start + batch],
+                                                          noise_sharding)
+      outs.append(fn(params, stats, z_part, l_part))
+    outputs = np.concatenate([np.asarray(jax.device_get(o)) for o in outs])[:num]
+    return Samples(outputs, None if labels is None else labels[:num])
+  return generate
+
+
+def generators(config, state) -> dict[str, tuple]:
+  """suffix -> (params, stats): '' is the sampling generator (EMA if any), '_raw' the raw one."""
+  if config.model.ema_decay > 0:
+    return {'': (state.ema_params, state.g_stats), '_raw': (state.g_params, state.g_stats)}
+  return {'': (state.g_params, state.g_stats)}
+
+
+def run(specs, evaluators, generate, params, stats, suffix: str = '') -> dict[str, float]:
+  """Scores one generator with `specs`; samples are drawn once and shared by equal counts."""
+  full = generate(params, stats, max(s.num_samples for s in specs))
+  shared = {}
+  results = {}
+  for spec in specs:
+    n = spec.num_samples
+    if n not in shared:
+      labels = None if full.labels is None else full.labels[:n]
+      shared[n] = full if n == len(full.outputs) else Samples(full.outputs[:n], labels)
+    results |= {f'{k}{suffix}': float(v) for k, v in evaluators[spec.name](shared[n]).items()}
+  return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Mode-collapse monitor and best checkpoint.
+
+# Monitored metric -> the data's own level: a fall is only counted from up to this level, so
+# noise-like early samples (more diverse than the data) do not raise false alarms.
+MONITORED = {'diversity': 1.0, 'modes_covered': math.inf, 'classes_covered': math.inf}
+COLLAPSE_DROP = 0.3  # Warn when a monitored metric falls 30% below its best level so far.
+
+
+class CollapseMonitor:
+  """Warns when coverage or diversity falls sharply below its best level so far."""
+
+  def __init__(self, drop: float = COLLAPSE_DROP):
+    self.drop = drop
+    self.peaks: dict[str, tuple[int, float]] = {}  # metric -> (step, capped best value)
+
+  def __call__(self, step: int, scalars: dict[str, float]) -> list[str]:
+    """Records `scalars` (eval_* names); returns the warnings raised at this step."""
+    warnings = []
+    for tag, value in scalars.items():
+      base = tag.removeprefix('eval_').removesuffix('_raw')
+      if base not in MONITORED or not math.isfinite(value):
+        continue
+      level = min(value, MONITORED[base])
+      peak_step, peak = self.peaks.get(tag, (step, level))
+      if level >= peak:
+        self.peaks[tag] = (step, level)
+      elif value < (1 - self.drop) * peak:
+        warnings.append(
+            f'Possible mode collapse at step {step}: {tag} fell to {value:.4g} from '
+            f'{peak:.4g} at step {peak_step} ({1 - value / peak:.0%} lower). Compare the '
+            f'sample grids of those steps; the best checkpoint so far is kept if '
+            f'config.best_metric is set.')
+    for w in warnings:
+      logging.warning(w)
+    return warnings
+
+
+class BestCheckpoint:
+  """Keeps the checkpoint of the best `eval_<metric>` in <workdir>/best (Orbax best_fn)."""
+
+  def __init__(self, workdir: str, metric: str):
+    self.tag = f'eval_{metric}'
+    self.mode = metric_mode(metric)
+    self.ckpt = checkpoint.Checkpointer(workdir, 1, subdir='best', best_mode=self.mode)
+    step = self.ckpt.manager.best_step()
+    self.value = None if step is None else self.ckpt.manager.metrics(step)['metric']
+
+  def better(self, value: float) -> bool:
+    if not math.isfinite(value):
+      return False
+    if self.value is None:
+      return True
+    return value < self.value if self.mode == 'min' else value > self.value
+
+  def update(self, step: int, scalars: dict, state, data_state, config) -> bool:
+    value = scalars.get(self.tag)
+    if value is None or not self.better(value):
+      return False
+    self.ckpt.save(step, state, data_state, config, force=True, metric=value)
+    logging.info('New best %s = %.5g at step %d, saved to %s', self.tag, value, step,
+                 self.ckpt.directory)
+    self.value = value
+    return True
+
+  def close(self):
+    self.ckpt.wait()
+    self.ckpt.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# What the training loop calls.
+
+
+class Evaluation:
+  """Built before training (start-up checks); called every step, runs the due evaluators."""
+
+  def __init__(self, config, gan, mesh, workdir: str):
+    self.config = config
+    self.specs = parse_specs(config)
+    best_metric = config.get('best_metric', '')
+    if best_metric and best_metric.removesuffix('_raw') not in {
+        m for s in self.specs for m in EVALUATORS[s.name].metrics}:
+      raise ValueError(f'config.best_metric={best_metric!r} is not computed by any evaluator '
+                       f'of config.evals ({[s.name for s in self.specs]}).')
+    self.evaluators = build(config, self.specs)
+    self.generate = make_generator(config, gan, mesh) if self.specs else None
+    self.monitor = CollapseMonitor()
+    self.best = BestCheckpoint(workdir, best_metric) if best_metric else None
+
+  def due_specs(self, step: int) -> list[Spec]:
+    last = step == self.config.num_steps
+    return [s for s in self.specs if s.every and (step % s.every == 0 or last)]
+
+  def __call__(self, step: int, state, data_state: Callable[[], dict],
+               writer) -> dict[str, float]:
+    """Runs the evaluators due at `step`; `data_state()` is the iterator state to checkpoint."""
+    due = self.due_specs(step)
+    if not due:
+      return {}
+    scalars = {}
+    for suffix, (params, stats_) in generators(self.config, state).items():
+      specs = [s for s in due if s.raw or not suffix]
+      if specs:
+        scalars |= run(specs, self.evaluators, self.generate, params, stats_, suffix)
+    scalars = {f'eval_{k}': v for k, v in scalars.items()}
+    if any(k.removeprefix('eval_').removesuffix('_raw') in MONITORED for k in scalars):
+      scalars['eval_collapse_warning'] = float(bool(self.monitor(step, scalars)))
+    writer.write_scalars(step, scalars)
+    logging.info('Step %d: %s', step, ', '.join(f'{k}={v:.4g}' for k, v in scalars.items()))
+    if self.best is not None:
+      self.best.update(step, scalars, state, data_state(), self.config)
+    return scalars
+
+  def close(self):
+    if self.best is not None:
+      self.best.close()

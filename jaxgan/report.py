@@ -1,0 +1,209 @@
+"""A one-page report of a run: losses, every eval metric over steps, sample grids over time.
+
+  python -m jaxgan.report --workdir=runs/dcgan_digits
+
+Reads the run's TensorBoard event files and `samples/step_*.png`, and writes
+`<workdir>/report.md` with its plots in `<workdir>/report/`: `losses.png` (D and G losses),
+`eval_metrics.png` (one panel per metric, EMA and raw generator together) and
+`samples_over_time.png`, plus a table of the last and best value of every metric and the steps
+where the mode-collapse monitor raised a warning.
+"""
+
+from __future__ import annotations
+
+import collections
+import glob
+import math
+import os
+import re
+
+import numpy as np
+from absl import app, flags
+from PIL import Image
+
+from jaxgan import evaluators
+
+LOSS_TAGS = ('train_d_loss', 'train_g_loss')
+COLLAPSE_TAG = 'eval_collapse_warning'
+MAX_GRIDS = 6  # Sample grids shown over time, evenly spaced, always including the last.
+
+Series = dict[str, tuple[np.ndarray, np.ndarray]]  # tag -> (steps, values), sorted by step
+
+
+def read_scalars(workdir: str) -> Series:
+  """Every scalar of the run's event files, the last write winning on a repeated step."""
+  from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
+  from tensorboard.util import tensor_util  # pylint: disable=g-import-not-at-top
+  points = collections.defaultdict(dict)
+  # A resumed run appends new event files; read them all, oldest first.
+  for path in sorted(glob.glob(os.path.join(workdir, 'events.out.tfevents.*')),
+                     key=os.path.getmtime):
+    acc = event_accumulator.EventAccumulator(path, size_guidance={'tensors': 0, 'scalars': 0})
+    acc.Reload()
+    for tag in acc.Tags()['tensors']:
+      if acc.SummaryMetadata(tag).plugin_data.plugin_name != 'scalars':
+        continue
+      for e in acc.Tensors(tag):
+        points[tag][e.step] = float(tensor_util.make_ndarray(e.tensor_proto))
+    for tag in acc.Tags()['scalars']:
+      for e in acc.Scalars(tag):
+        points[tag][e.step] = e.value
+  return {tag: (np.array(sorted(p)), np.array([p[s] for s in sorted(p)]))
+          for tag, p in points.items()}
+
+
+def _pyplot():
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  return plt
+
+
+def plot_losses(series: Series, path: str) -> bool:
+  tags = [t for t in LOSS_TAGS if t in series]
+  if not tags:
+    return False
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+  for tag in tags:
+    ax.plot(*series[tag], label=tag.removeprefix('train_'))
+  ax.set_xlabel('step')
+  ax.set_title('losses')
+  ax.legend()
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+  return True
+
+
+def eval_metrics(series: Series) -> list[str]:
+  """Base names of the eval metrics ('fid', 'modes_covered'), each plotted with its _raw."""
+  return sorted({t.removeprefix('eval_').removesuffix('_raw') for t in series
+                 if t.startswith('eval_') and t != COLLAPSE_TAG})
+
+
+def plot_eval_metrics(series: Series, path: str) -> bool:
+  metrics = eval_metrics(series)
+  if not metrics:
+    return False
+  plt = _pyplot()
+  cols = min(3, len(metrics))
+  rows = math.ceil(len(metrics) / cols)
+  fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), dpi=100, squeeze=False)
+  for ax, metric in zip(axes.flat, metrics):
+    for suffix, label in (('', 'EMA'), ('_raw', 'raw')):
+      if f'eval_{metric}{suffix}' in series:
+        ax.plot(*series[f'eval_{metric}{suffix}'], marker='o', ms=3, label=label)
+    ax.set_title(metric)
+    ax.set_xlabel('step')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+  for ax in list(axes.flat)[len(metrics):]:
+    ax.axis('off')
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+  return True
+
+
+def sample_grids(workdir: str) -> list[tuple[int, str]]:
+  """(step, path) of up to MAX_GRIDS sample grids, evenly spaced over the run."""
+  found = []
+  for path in glob.glob(os.path.join(workdir, 'samples', 'step_*.png')):
+    match = re.fullmatch(r'step_(\d+)\.png', os.path.basename(path))
+    if match:
+      found.append((int(match.group(1)), path))
+  found.sort()
+  if len(found) <= MAX_GRIDS:
+    return found
+  picks = np.linspace(0, len(found) - 1, MAX_GRIDS).round().astype(int)
+  return [found[i] for i in sorted(set(picks))]
+
+
+def plot_samples(grids: list[tuple[int, str]], path: str) -> bool:
+  if not grids:
+    return False
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, len(grids), figsize=(3 * len(grids), 3.3), dpi=100, squeeze=False)
+  for ax, (step, grid_path) in zip(axes.flat, grids):
+    with Image.open(grid_path) as im:
+      ax.imshow(np.asarray(im.convert('RGB')))
+    ax.set_title(f'step {step}')
+    ax.axis('off')
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+  return True
+
+
+def metric_table(series: Series) -> list[str]:
+  lines = ['| metric | last | step | best | step of best |', '|---|---|---|---|---|']
+  for tag in sorted(t for t in series if t.startswith('eval_') and t != COLLAPSE_TAG):
+    steps, values = series[tag]
+    try:
+      mode = evaluators.metric_mode(tag.removeprefix('eval_'))
+    except ValueError:  # A metric added by another task: no known direction.
+      mode = None
+    finite = np.isfinite(values)
+    best = ''
+    if mode and finite.any():
+      i = np.flatnonzero(finite)[np.argmin(values[finite]) if mode == 'min'
+                                 else np.argmax(values[finite])]
+      best = f'{values[i]:.4g} | {steps[i]}'
+    lines.append(f'| {tag} | {values[-1]:.4g} | {steps[-1]} | {best or "|"} |')
+  return lines
+
+
+def write_report(workdir: str) -> str:
+  """Writes <workdir>/report.md and its plots; returns the report's path."""
+  series = read_scalars(workdir)
+  if not series:
+    raise FileNotFoundError(f'No TensorBoard scalars in {workdir!r}: is it the --workdir of a '
+                            'training run?')
+  out_dir = os.path.join(workdir, 'report')
+  os.makedirs(out_dir, exist_ok=True)
+  last_step = max(int(s[-1]) for s, _ in series.values())
+  name = os.path.basename(os.path.normpath(workdir))
+  lines = [f'# Run report: {name}', '', f'Workdir `{os.path.abspath(workdir)}`, '
+           f'last logged step {last_step}.', '']
+  if plot_losses(series, os.path.join(out_dir, 'losses.png')):
+    lines += ['## Losses', '', '![losses](report/losses.png)', '']
+  if plot_eval_metrics(series, os.path.join(out_dir, 'eval_metrics.png')):
+    lines += ['## Evaluation', '', '![eval metrics](report/eval_metrics.png)', '',
+              *metric_table(series), '']
+    if COLLAPSE_TAG in series:
+      steps, flags_ = series[COLLAPSE_TAG]
+      flagged = [int(s) for s, f in zip(steps, flags_) if f > 0]
+      lines += [f'**Mode-collapse warnings** at steps {", ".join(map(str, flagged))}: '
+                'diversity or coverage fell sharply below its best level.' if flagged else
+                'Mode-collapse monitor: no warning (diversity and coverage never fell sharply).',
+                '']
+  grids = sample_grids(workdir)
+  if plot_samples(grids, os.path.join(out_dir, 'samples_over_time.png')):
+    lines += ['## Samples over time', '', '![samples](report/samples_over_time.png)', '',
+              'Steps: ' + ', '.join(f'[{s}]({os.path.relpath(p, workdir)})' for s, p in grids),
+              '']
+  path = os.path.join(workdir, 'report.md')
+  with open(path, 'w') as f:
+    f.write('\n'.join(lines))
+  return path
+
+
+FLAGS = flags.FLAGS
+
+
+def define_flags():
+  """Flags of the command line only: importing this module defines none."""
+  flags.DEFINE_string('workdir', None, 'Working directory of a training run.', required=True)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  print(write_report(FLAGS.workdir))
+
+
+if __name__ == '__main__':
+  define_flags()
+  app.run(main)

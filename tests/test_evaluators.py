@@ -1,0 +1,183 @@
+"""Evaluators by name, in training and on checkpoints; the collapse monitor; stats; the report."""
+
+import os
+import shutil
+
+import ml_collections
+import numpy as np
+import pytest
+
+from conftest import tiny
+from jaxgan import evaluate, evaluators, report, train
+from jaxgan.data import gaussians
+from jaxgan.metrics import classifier, fid, stats
+from jaxgan.models import inception
+from test_train import get_config, read_scalars
+
+
+@pytest.fixture
+def stats_cache(tmp_path, monkeypatch):
+  """A fresh statistics cache; the digits classifier is copied in so it is not retrained."""
+  cache = tmp_path / 'cache'
+  cache.mkdir()
+  trained = classifier.cache_path(32)
+  if trained.exists():
+    shutil.copy(trained, cache / trained.name)
+  monkeypatch.setenv('JAXGAN_CACHE', str(cache))
+  return cache
+
+
+def test_unknown_names_and_fields_fail_with_the_valid_ones():
+  config = get_config('dcgan_digits')
+  config.evals.fdi = dict(every=10)
+  with pytest.raises(ValueError, match=r"Unknown evaluator 'fdi'.*'digits_fd'"):
+    evaluators.parse_specs(config)
+  config = get_config('dcgan_digits')
+  config.evals.digits_fd = dict(every=10, num_sample=5)
+  with pytest.raises(ValueError, match=r'unknown fields \[.num_sample.\].*num_samples'):
+    evaluators.parse_specs(config)
+
+
+def test_evaluators_refuse_data_they_cannot_score():
+  config = get_config('gan_grid25')
+  config.evals.digits_fd = dict(every=10)
+  with pytest.raises(ValueError, match='digits_fd needs data.name=digits'):
+    evaluators.build(config, evaluators.parse_specs(config))
+  config = get_config('dcgan_digits')
+  config.evals.mode_coverage = dict(every=10)
+  with pytest.raises(ValueError, match='mode_coverage needs a 2-D mixture'):
+    evaluators.build(config, evaluators.parse_specs(config))
+
+
+def test_fid_without_weights_fails_at_start_up(tmp_path, monkeypatch, workdir):
+  monkeypatch.setenv('JAXGAN_CACHE', str(tmp_path / 'empty'))
+  config = tiny(get_config('dcgan_digits'))
+  config.evals.fid = dict(every=2)
+  with pytest.raises(inception.WeightsNotFoundError, match='pt_inception-2015-12-05'):
+    train.train_and_evaluate(config, workdir)
+  assert not os.path.exists(os.path.join(workdir, 'checkpoints', '2'))  # Never trained.
+
+
+def test_best_metric_must_be_computed():
+  config = tiny(get_config('dcgan_digits'))
+  config.evals = ml_collections.ConfigDict({'class_coverage': dict(every=2)})
+  config.best_metric = 'digits_fd'
+  with pytest.raises(ValueError, match="best_metric='digits_fd' is not computed"):
+    evaluators.Evaluation(config, None, None, '/nonexistent')
+
+
+def test_mode_coverage_evaluator_on_known_points():
+  config = get_config('wgan_gp_grid25')
+  score = evaluators.EVALUATORS['mode_coverage'].build(config, {})
+  centres, std = gaussians.MIXTURES['grid25']
+  exact = evaluators.Samples(np.repeat(centres[:20], 2, axis=0))  # 20 of 25 modes.
+  assert score(exact) == {'modes_covered': 20, 'high_quality': 1.0}
+  far = evaluators.Samples(np.concatenate([centres[:5], centres[:5] + 4 * std]))
+  assert score(far) == {'modes_covered': 5, 'high_quality': 0.5}
+
+
+def test_collapse_monitor_warns_on_a_sharp_fall_only():
+  monitor = evaluators.CollapseMonitor(drop=0.3)
+  # Falling from above the data's own diversity (1.0) down to it is no collapse.
+  assert not monitor(1, {'eval_diversity': 1.6, 'eval_modes_covered': 10})
+  assert not monitor(2, {'eval_diversity': 0.9, 'eval_modes_covered': 24})
+  assert not monitor(3, {'eval_diversity': 0.8, 'eval_modes_covered': 20})  # Within 30%.
+  warnings = monitor(4, {'eval_diversity': 0.5, 'eval_modes_covered': 9, 'eval_fid': 1e9})
+  assert len(warnings) == 2
+  assert 'eval_modes_covered fell to 9 from 24 at step 2' in warnings[1]
+  # The fall of diversity counts from the data's level (1), reached at step 1.
+  assert 'eval_diversity fell to 0.5 from 1 at step 1' in warnings[0]
+
+
+def test_training_writes_eval_scalars_keeps_best_and_reports(workdir, stats_cache):
+  """A short digits run with evals: scalars for EMA and raw G, the best checkpoint, the
+  offline evaluation of the final checkpoint reproducing the logged values, and report.md."""
+  config = tiny(get_config('dcgan_digits'), steps=4)
+  config.evals = ml_collections.ConfigDict()
+  config.evals.digits_fd = dict(every=2, num_samples=64)
+  config.evals.class_coverage = dict(every=2, num_samples=64)
+  config.evals.diversity = dict(every=4, num_samples=64, raw=False)
+  config.best_metric = 'digits_fd'
+  state = train.train_and_evaluate(config, workdir)
+
+  series = report.read_scalars(workdir)
+  fd = list(zip(*series['eval_digits_fd']))
+  assert [s for s, _ in fd] == [2, 4]
+  assert list(series['eval_digits_fd_raw'][0]) == [2, 4]
+  assert list(series['eval_diversity'][0]) == [4]
+  assert 'eval_diversity_raw' not in series  # raw=False.
+  assert all(0 <= v <= 10 for v in series['eval_classes_covered'][1])
+
+  # Independent recomputation of the logged digits FD at the last step.
+  mesh = train.sharding.make_mesh()
+  gan, _, _ = train.build_state(config, mesh)
+  samples = evaluators.make_generator(config, gan, mesh)(state.ema_params, state.g_stats,
+                                                         64).outputs
+  judge = classifier.load_digits_classifier(32)
+  from jaxgan.data.digits import digits_images
+  real = judge.features(digits_images(16)[0])
+  fake = judge.features(samples)
+  expected = fid.frechet_distance(fake.mean(0), np.cov(fake, rowvar=False), real.mean(0),
+                                  np.cov(real, rowvar=False))
+  assert fd[-1][1] == pytest.approx(expected, rel=1e-5)
+
+  # The best checkpoint holds the step with the lowest logged digits FD.
+  best_step = min(fd, key=lambda sv: sv[1])[0]
+  assert sorted(os.listdir(os.path.join(workdir, 'best'))) == [str(best_step)]
+  step, results = evaluate.evaluate_checkpoint(workdir, ['digits_fd'], best=True)
+  assert step == best_step and results['digits_fd'] == pytest.approx(dict(fd)[best_step],
+                                                                      rel=1e-5)
+  # The latest checkpoint, scored offline, gives the values training logged at that step.
+  step, results = evaluate.evaluate_checkpoint(workdir, ['digits_fd', 'class_coverage'])
+  assert step == 4
+  assert results['digits_fd_raw'] == pytest.approx(series['eval_digits_fd_raw'][1][-1],
+                                                   rel=1e-5)
+
+  path = report.write_report(workdir)
+  text = open(path).read()
+  assert '| eval_digits_fd |' in text and 'report/eval_metrics.png' in text
+  for png in ('losses.png', 'eval_metrics.png', 'samples_over_time.png'):
+    assert os.path.getsize(os.path.join(workdir, 'report', png)) > 1000
+
+
+def test_stats_round_trip_and_cache(stats_cache, monkeypatch, tmp_path):
+  """The stats CLI writes pytorch-fid's layout with the mean and covariance of real features,
+  and a second call reads the cache instead of recomputing."""
+  out = str(tmp_path / 'digits.npz')
+  stats.write_statistics('digits', 'digits', out, image_size=16)
+  mu, sigma = fid.load_statistics(tmp_path / 'digits.npz')
+  from jaxgan.data.digits import digits_images
+  feats = classifier.load_digits_classifier(32).features(digits_images(16)[0]).astype(np.float64)
+  np.testing.assert_allclose(mu, feats.mean(0), rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(sigma, np.cov(feats, rowvar=False), rtol=1e-4, atol=1e-6)
+  cached = list((stats_cache / 'stats').glob('digits-train-16px-1ch-digits.npz'))
+  assert len(cached) == 1
+
+  def fail(*args):
+    raise AssertionError('recomputed although cached')
+  monkeypatch.setattr(stats, 'real_features', fail)
+  line = stats.write_statistics('digits', 'digits', out, image_size=16)
+  assert line.startswith('1797 digits/train images') and line.endswith(out)
+
+
+@pytest.mark.slow
+def test_mode_coverage_during_a_short_grid25_run(workdir):
+  config = get_config('wgan_gp_grid25')
+  config.num_steps = 200
+  config.sample_every = 200
+  config.checkpoint_every = 200
+  config.evals.mode_coverage.every = 100
+  config.evals.diversity.every = 100
+  train.train_and_evaluate(config, workdir)
+  modes = read_scalars(workdir, 'eval_modes_covered')
+  assert [s for s, _ in modes] == [100, 200]
+  # The logged value is the coverage of the checkpoint's samples, recomputed independently.
+  from jaxgan import sample
+  config_, gan, state = sample.load_run(workdir)
+  generate = evaluators.make_generator(config_, gan, train.sharding.make_mesh())
+  points = generate(state.ema_params, state.g_stats, 2500).outputs
+  centres, std = gaussians.MIXTURES['grid25']
+  dist = np.linalg.norm(points[:, None] - centres[None], axis=-1)
+  good = dist.min(1) <= 3 * std
+  assert modes[-1][1] == len(set(dist.argmin(1)[good]))
+  assert read_scalars(workdir, 'eval_high_quality')[-1][1] == pytest.approx(good.mean())
