@@ -1,0 +1,182 @@
+"""The SR training loop: build, restore or initialise, step, log, evaluate, checkpoint.
+
+SRGAN starts from a trained SRResNet (`sr.init_from`, the SRResNet run's workdir), as in the
+paper: its generator weights and BatchNorm statistics replace the random initialisation; the
+discriminator and both optimizers start fresh. At the end the run scores the held-out photos
+against bicubic (`photos_eval.md`) and saves a side-by-side `comparison.png`
+(bicubic | initial SRResNet, if any | this run | HR).
+"""
+
+import os
+
+import grain
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import logging
+from clu import metric_writers, periodic_actions
+from flax import nnx
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from jaxgan import checkpoint, images, sharding
+from jaxgan.train import flatten, write_config
+from jaxgan.models import vgg as vgg_lib
+from jaxgan.sr import data, evaluate, state as state_lib, steps
+from jaxgan.data.imresize import bicubic_downsample, modcrop
+
+# (top, left) of the 96x96 HR crops shown in comparison.png: textured regions (hair, fur, foam).
+COMPARISON_CROPS = {'astronaut': (40, 180), 'chelsea': (60, 130), 'coffee': (40, 240)}
+COMPARISON_SIZE = 96
+
+
+def build_state(config: ml_collections.ConfigDict, mesh):
+  models, init_fn = state_lib.create(config)
+  abstract = jax.eval_shape(init_fn)
+  shardings = sharding.state_shardings(abstract, mesh, config.param_sharding)
+  return models, checkpoint.abstract_like(abstract, shardings), jax.jit(
+      init_fn, out_shardings=shardings)
+
+
+def load_vgg(config: ml_collections.ConfigDict):
+  """(graph, state) of the frozen ImageNet VGG19 for the perceptual loss, or (None, {})."""
+  if config.sr.content_loss != 'vgg':
+    return None, {}
+  try:
+    vgg = vgg_lib.pretrained_vgg19(config.sr.vgg_weights or None,
+                                   pre_activation=config.sr.vgg_pre_activation)
+  except vgg_lib.WeightsNotFoundError as e:
+    raise vgg_lib.WeightsNotFoundError(
+        f'sr.content_loss=vgg needs ImageNet VGG19 weights: {e} Set --config.sr.vgg_weights='
+        f'PATH, or train without them: --config.sr.content_loss=mse.') from None
+  graph, vgg_state = nnx.split(vgg)
+  return graph, nnx.to_pure_dict(vgg_state)
+
+
+def check_init_from(config: ml_collections.ConfigDict) -> None:
+  """Fails at start-up, before any data or model is built, when sr.init_from is missing."""
+  path = config.sr.init_from
+  if path and not os.path.exists(os.path.join(path, 'config.json')):
+    raise FileNotFoundError(
+        f'sr.init_from={path!r} is not a finished SRResNet run. Pre-train one first, e.g. '
+        f'python -m jaxgan.main --config=configs/srresnet_photos.py --workdir={path} '
+        f'(or set --config.sr.init_from to its workdir; "" trains from scratch).')
+
+
+def initial_generator(config: ml_collections.ConfigDict):
+  """(config, models, state) of the SRResNet run named by sr.init_from, checked to fit."""
+  path = config.sr.init_from
+  check_init_from(config)
+  init_config, models, init_state = evaluate.restore_state(path)
+  for field in ('name', 'scale', 'num_blocks', 'g_features', 'channels'):
+    if init_config.model[field] != config.model[field]:
+      raise ValueError(f'sr.init_from={path!r} has model.{field}={init_config.model[field]}, '
+                       f'this config has {config.model[field]}: they must match.')
+  return init_config, models, init_state
+
+
+def comparison_picture(upscalers: dict, scale: int) -> np.ndarray:
+  """Rows of held-out crops: bicubic | each upscaler | HR, enlarged 2x (nearest) to see texture."""
+  rows = []
+  for name, image in evaluate.photo_images():
+    top, left = COMPARISON_CROPS.get(name, (0, 0))
+    hr = modcrop(image[top:top + COMPARISON_SIZE, left:left + COMPARISON_SIZE], scale)
+    lr = bicubic_downsample(hr, scale)
+    columns = [evaluate.bicubic_upscale(lr, scale)]
+    columns += [evaluate.super_resolve(up, lr) for up in upscalers.values()]
+    rows.append(np.stack(columns + [hr]))
+  tiles = np.concatenate(rows).repeat(2, axis=1).repeat(2, axis=2)
+  return images.make_grid(tiles.astype(np.float32) / 127.5 - 1.0, columns=len(rows[0]))
+
+
+def final_report(config, workdir, writer, step, upscalers: dict) -> list[dict]:
+  """Scores the held-out photos, saves photos_eval.md and comparison.png, logs eval scalars."""
+  rows = evaluate.evaluate_images(evaluate.photo_images(), upscalers, config.model.scale)
+  table = evaluate.format_table(rows, 'image')
+  logging.info('Held-out photos (Y channel, border %d):\n%s', config.model.scale, table)
+  with open(os.path.join(workdir, 'photos_eval.md'), 'w') as f:
+    f.write(f'columns of comparison.png: bicubic | {" | ".join(upscalers)} | HR\n\n{table}\n')
+  picture = comparison_picture(upscalers, config.model.scale)
+  images.save_png(os.path.join(workdir, 'comparison.png'), picture)
+  writer.write_images(step, {'comparison': picture[None]})
+  writer.write_scalars(step, {f'eval_{r["method"]}_psnr_{r["image"]}': r['psnr'] for r in rows})
+  return rows
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
+  """Trains the SR `config` in `workdir`, resuming from its latest checkpoint."""
+  os.makedirs(workdir, exist_ok=True)
+  is_main = jax.process_index() == 0
+  mesh = sharding.make_mesh(config)
+  sharding.check_batch_size(config.batch_size, mesh)
+  check_init_from(config)
+  if is_main:
+    write_config(workdir, config)
+
+  source = data.build_source(config)
+  dataset = data.build_dataset(config, source, jax.process_index(), jax.process_count())
+  threads = max(config.data.num_workers, 1)
+  iterator = iter(dataset.to_iter_dataset(
+      grain.ReadOptions(num_threads=threads, prefetch_buffer_size=4 * threads)))
+  models, abstract_state, init = build_state(config, mesh)
+  vgg_graph, vgg_state = load_vgg(config)
+  init_upscalers = {}
+  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
+  if ckpt.latest_step() is not None:
+    state, data_state = ckpt.restore(abstract_state)
+    iterator.set_state(data_state)
+    logging.info('Resumed from step %d of %s.', int(state.step), ckpt.directory)
+  else:
+    state = init()
+  if config.sr.init_from:
+    init_config, init_models, init_state = initial_generator(config)
+    init_upscalers[init_config.name] = evaluate.make_upscaler(
+        init_models.g_graph, init_state.g_params, init_state.g_stats)
+    if int(state.step) == 0:
+      # Copies: the step donates the state's buffers, and the initial upscaler keeps these.
+      state = state.replace(g_params=jax.tree.map(jnp.copy, init_state.g_params),
+                            g_stats=jax.tree.map(jnp.copy, init_state.g_stats))
+      logging.info('Generator initialised from %s.', config.sr.init_from)
+  start_step = int(state.step)
+
+  batch_sharding = NamedSharding(mesh, P('data'))
+  train_step = jax.jit(
+      steps.make_train_step(config, models, vgg_graph),
+      in_shardings=(jax.tree.map(lambda a: a.sharding, abstract_state), batch_sharding,
+                    sharding.replicated(mesh)),
+      donate_argnums=0)
+
+  writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
+  if start_step == 0:
+    writer.write_hparams(flatten(config))
+  hooks = [periodic_actions.ReportProgress(num_train_steps=config.num_steps, writer=writer)]
+
+  summed, count = None, 0
+  for step in range(start_step + 1, config.num_steps + 1):
+    batch = {k: jax.make_array_from_process_local_data(batch_sharding, np.asarray(v))
+             for k, v in next(iterator).items()}
+    state, metrics = train_step(state, batch, vgg_state)
+    summed = metrics if summed is None else jax.tree.map(jnp.add, summed, metrics)
+    count += 1
+    for hook in hooks:
+      hook(step)
+    if step % config.log_every == 0 or step == config.num_steps:
+      writer.write_scalars(step, {f'train_{k}': float(v) / count
+                                  for k, v in jax.device_get(summed).items()})
+      summed, count = None, 0
+    if config.eval_every and step % config.eval_every == 0 and step < config.num_steps:
+      upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
+      rows = evaluate.evaluate_images(evaluate.photo_images(), {config.name: upscaler},
+                                      config.model.scale)
+      writer.write_scalars(step, {f'eval_{r["method"]}_psnr_{r["image"]}': r['psnr']
+                                  for r in rows})
+    if step % config.checkpoint_every == 0 or step == config.num_steps:
+      ckpt.save(step, state, iterator.get_state(), config)
+  if is_main and config.sr.eval_photos:
+    upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
+    final_report(config, workdir, writer, config.num_steps,
+                 init_upscalers | {config.name: upscaler})
+  writer.flush()
+  ckpt.wait()
+  ckpt.close()
+  return state
