@@ -1,0 +1,66 @@
+"""Kernel-4 stride-2 convolutions rewritten as stride-1 convolutions (polyphase decomposition).
+
+Same parameters, same function as the reference layers, fewer and better kernels:
+- `conv_transpose_k4s2`: PyTorch's ConvTranspose2d(4, stride=2, padding=1) (Flax ConvTranspose
+  with padding 2, no kernel flip). Each output phase (r, s) in {0, 1}^2 reads a 2x2 sub-kernel
+  of the 4x4 kernel. All four phases come from ONE 2x2 stride-1 convolution producing 4 * C_out
+  channels on the 1-padded input, followed by depth-to-space. XLA lowers ConvTranspose as an
+  input-dilated convolution, which does 4x the multiply-adds on zeros (and on CPU takes a slow
+  generic path); this does exactly the useful work.
+- `conv_k4s2`: Conv2d(4, stride=2, padding=1) is space-to-depth of the 1-padded input followed
+  by a 2x2 stride-1 convolution on 4 * C_in channels. Its input gradient is then a stride-1
+  convolution too, instead of an input-dilated one.
+
+Derivation (one spatial axis, K the 4 taps, x the input). ConvTranspose: out[2m] =
+x[m-1] K[0] + x[m] K[2] and out[2m+1] = x[m] K[1] + x[m+1] K[3]; on x padded by one, a 2x2
+window at position p covers (x[p-1], x[p]), so phase 0 is window p = m with taps (K0, K2) and
+phase 1 is window p = m + 1 with taps (K1, K3). Strided conv: out[m] = sum_t xpad[2m + t] K[t]
+= sum_{a, u in {0,1}} S[m + a, u] K[2a + u] with S[b, u] = xpad[2b + u].
+"""
+
+import jax
+import jax.numpy as jnp
+
+DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
+
+
+def _conv(x, kernel):
+  return jax.lax.conv_general_dilated(x, kernel, (1, 1), 'VALID', dimension_numbers=DIMENSIONS)
+
+
+def _check_kernel(kernel):
+  if kernel.shape[:2] != (4, 4):
+    raise ValueError(f'phase convolutions need a 4x4 kernel; got shape {kernel.shape}.')
+
+
+def conv_transpose_k4s2(x: jax.Array, kernel: jax.Array, bias=None) -> jax.Array:
+  """(N, H, W, Ci), kernel (4, 4, Ci, Co) -> (N, 2H, 2W, Co), as ConvTranspose k4 s2 p1."""
+  _check_kernel(kernel)
+  n, h, w, _ = x.shape
+  cin, cout = kernel.shape[2:]
+  # kernel[2a + r] is tap a of phase r along each axis -> (a, b, Ci, r, s, Co) -> 2x2 kernel.
+  sub = kernel.reshape(2, 2, 2, 2, cin, cout)  # (a, r, b, s, Ci, Co)
+  sub = sub.transpose(0, 2, 4, 1, 3, 5).reshape(2, 2, cin, 4 * cout)
+  y = _conv(jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))), sub)  # (N, H+1, W+1, 4 Co)
+  y = y.reshape(n, h + 1, w + 1, 2, 2, cout)
+  # Phase (r, s) starts at window (r, s).
+  phases = [[y[:, r:r + h, s:s + w, r, s] for s in range(2)] for r in range(2)]
+  out = jnp.stack([jnp.stack(row, axis=3) for row in phases], axis=2)  # (N, H, r, W, s, Co)
+  out = out.reshape(n, 2 * h, 2 * w, cout)
+  return out if bias is None else out + bias
+
+
+def conv_k4s2(x: jax.Array, kernel: jax.Array, bias=None) -> jax.Array:
+  """(N, H, W, Ci), kernel (4, 4, Ci, Co) -> (N, H/2, W/2, Co), as Conv k4 s2 p1 (H even)."""
+  _check_kernel(kernel)
+  n, h, w, cin = x.shape
+  if h % 2 or w % 2:
+    raise ValueError(f'phase convolution needs an even height and width; got {h}x{w}.')
+  cout = kernel.shape[3]
+  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  hb, wb = h // 2 + 1, w // 2 + 1
+  s = xp.reshape(n, hb, 2, wb, 2, cin).transpose(0, 1, 3, 2, 4, 5).reshape(n, hb, wb, 4 * cin)
+  sub = kernel.reshape(2, 2, 2, 2, cin, cout)  # (a, u, b, v, Ci, Co)
+  sub = sub.transpose(0, 2, 1, 3, 4, 5).reshape(2, 2, 4 * cin, cout)
+  out = _conv(s, sub)
+  return out if bias is None else out + bias

@@ -1,0 +1,73 @@
+"""`python -m jaxgan.benchmark` and its PyTorch reference: correctness only, never speed."""
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+from flax import nnx
+
+from conftest import REPO
+from jaxgan import models
+
+
+def get_config(name):
+  return importlib.import_module(f'configs.{name}').get_config()
+
+
+def test_benchmark_command_ends_with_one_json_line():
+  args = ['--config=configs/dcgan_digits.py', '--batch_size=8', '--steps=1', '--rounds=1',
+          '--warmup=1', '--pipeline_batches=2', '--config.model.image_size=16',
+          '--config.model.g_features=8', '--config.model.d_features=8']
+  try:
+    import torch  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
+    args.append('--compare_torch')
+  except ImportError:
+    pass  # The JAX half is still checked.
+  run = subprocess.run([sys.executable, '-m', 'jaxgan.benchmark'] + args, cwd=REPO,
+                       capture_output=True, text=True, timeout=600,
+                       env=os.environ | {'PYTHONPATH': REPO})
+  assert run.returncode == 0, run.stderr[-3000:]
+  result = json.loads(run.stdout.strip().splitlines()[-1])
+  assert result['config'] == 'dcgan_digits' and result['batch_size'] == 8
+  assert result['finite'] is True
+  for key in ('images_per_s', 'compile_s', 'peak_memory_mb', 'pipeline_images_per_s'):
+    assert result[key] > 0, key
+  if '--compare_torch' in args:
+    assert result['torch_images_per_s'] > 0
+    assert result['ratio'] == pytest.approx(
+        result['images_per_s'] / result['torch_images_per_s'], rel=1e-2)
+
+
+def jax_param_sizes(model_config) -> list[int]:
+  g, d = nnx.eval_shape(lambda: models.build_models(model_config, nnx.Rngs(0)))
+  return [sorted(int(np.prod(x.shape)) for x in jax.tree.leaves(nnx.state(m, nnx.Param)))
+          for m in (g, d)]
+
+
+@pytest.mark.parametrize('name, overrides', [
+    ('dcgan_celeba', {}),
+    ('wgan_gp_cifar', {}),  # Layer-norm critic with biases.
+    ('dcgan_anime', {}),  # Linear input layer, 5x5 kernels.
+    ('dcgan_digits', {'g_upsample': 'subpixel'}),
+])
+def test_torch_reference_has_our_parameter_shapes(name, overrides):
+  torch_reference = pytest.importorskip('benchmarks.torch_reference')
+  config = get_config(name)
+  config.model.update(overrides)
+  g, d = torch_reference.build(config)
+  torch_sizes = [sorted(p.numel() for p in m.parameters()) for m in (g, d)]
+  assert torch_sizes == jax_param_sizes(config.model)
+
+
+def test_torch_reference_step_trains():
+  torch_reference = pytest.importorskip('benchmarks.torch_reference')
+  config = get_config('wgan_gp_cifar')
+  config.model.update(image_size=16, g_features=4, d_features=4)
+  config.optim.n_critic = 2
+  run = torch_reference.make_runner(config, batch_size=4)
+  assert run(2) > 0
