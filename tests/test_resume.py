@@ -1,0 +1,149 @@
+"""Reproducibility: a resumed run equals an uninterrupted one bit for bit, and survives kills.
+
+Every leaf of the final state (params, BatchNorm statistics, optimizer states, EMA, step, key),
+the data iterator position and the sample grid are compared with np.array_equal.
+"""
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import REPO, tiny
+from jaxgan import checkpoint, train
+
+
+def digits_config(steps, **overrides):
+  config = tiny(importlib.import_module('configs.dcgan_digits').get_config(), steps)
+  config.checkpoint_every = 1_000
+  config.log_every = 1
+  for name, value in overrides.items():
+    section, _, field = name.rpartition('.')
+    (config[section] if section else config)[field] = value
+  return config
+
+
+def restored(workdir):
+  """(state, data iterator state) of the latest checkpoint, restored as a fresh process would."""
+  config = train.load_config(workdir)
+  _, abstract, _ = train.build_state(config, train.sharding.make_mesh())
+  ckpt = checkpoint.Checkpointer(workdir, 3)
+  state, data = ckpt.restore(abstract)
+  ckpt.close()
+  return state, data
+
+
+def assert_same_run(workdir_a, workdir_b, step):
+  (state_a, data_a), (state_b, data_b) = restored(workdir_a), restored(workdir_b)
+  assert int(state_a.step) == int(state_b.step) == step
+  leaves_a = jax.tree_util.tree_leaves_with_path(state_a)
+  leaves_b = jax.tree.leaves(state_b)
+  assert len(leaves_a) == len(leaves_b) > 10
+  for (path, a), b in zip(leaves_a, leaves_b):
+    a, b = np.asarray(a), np.asarray(b)  # The key is a raw uint32 PRNGKey array.
+    assert np.array_equal(a, b), f'leaf {jax.tree_util.keystr(path)} differs'
+  assert data_a == data_b
+  grid = f'samples/step_{step:07d}.png'
+  assert np.array_equal(np.asarray(Image.open(os.path.join(workdir_a, grid))),
+                        np.asarray(Image.open(os.path.join(workdir_b, grid))))
+
+
+@pytest.mark.parametrize('overrides', [
+    {},
+    {'optim.n_critic': 2, 'loss.name': 'wasserstein', 'loss.penalty': 'gradient_penalty',
+     'model.d_norm': 'layer'},
+], ids=['dcgan', 'wgan_gp_n_critic2'])
+def test_resumed_run_equals_straight_run(overrides, tmp_path):
+  straight, resumed = str(tmp_path / 'straight'), str(tmp_path / 'resumed')
+  train.train_and_evaluate(digits_config(6, **overrides), straight)
+  train.train_and_evaluate(digits_config(3, **overrides), resumed)
+  train.train_and_evaluate(digits_config(6, **overrides), resumed)
+  assert_same_run(straight, resumed, 6)
+
+
+def test_seed_decides_the_initial_state():
+  """Same seed: the same parameters and key (the resume tests show the same steps follow)."""
+  mesh = train.sharding.make_mesh()
+  init = [train.build_state(digits_config(1, seed=seed), mesh)[2] for seed in (0, 1)]
+  states = [init[0](), init[0](), init[1]()]
+  leaves = [jax.tree.leaves(state) for state in states]
+  assert all(np.array_equal(a, b) for a, b in zip(leaves[0], leaves[1]))
+  assert not np.array_equal(states[0].key, states[2].key)
+  assert not any(np.array_equal(a, c) for a, c in zip(jax.tree.leaves(states[0].g_params),
+                                                      jax.tree.leaves(states[2].g_params))
+                 if np.std(a) > 0)
+
+
+CLI_FIELDS = dict(batch_size=8, log_every=1, checkpoint_every=1000, num_grid_samples=16,
+                  **{'model.image_size': 16, 'model.g_features': 8, 'model.d_features': 8})
+
+
+def start_cli(workdir, cache, steps, **fields):
+  """`python -m jaxgan.main` on the tiny digits config; compiled steps cached across runs."""
+  fields = CLI_FIELDS | dict(num_steps=steps, sample_every=steps) | fields
+  env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(cache),
+             JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0', PYTHONUNBUFFERED='1')
+  args = [f'--config.{k}={v}' for k, v in fields.items()]
+  return subprocess.Popen([sys.executable, '-m', 'jaxgan.main', f'--workdir={workdir}', *args],
+                          cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_step(process, step):
+  """Reads the run's log until it reports `step` (log_every=1); returns the lines read."""
+  lines = []
+  for line in process.stderr:
+    lines.append(line)
+    logged = line.split('] train_')[0].rsplit('[', 1)[-1] if '] train_' in line else ''
+    if logged.isdigit() and int(logged) >= step:
+      return lines
+  raise AssertionError('run ended before step %d:\n%s' % (step, ''.join(lines[-20:])))
+
+
+def test_sigterm_saves_and_the_resumed_run_equals_a_straight_run(tmp_path):
+  steps, workdir, straight = 24, str(tmp_path / 'preempted'), str(tmp_path / 'straight')
+  run = start_cli(workdir, tmp_path / 'cache', steps)
+  wait_for_step(run, 3)
+  run.send_signal(signal.SIGTERM)
+  err = run.communicate(timeout=300)[1]
+  assert run.returncode == 128 + signal.SIGTERM, err[-2000:]
+  message = err.strip().splitlines()[-1]
+  assert message.startswith('jaxgan: stopped by SIGTERM after step '), message
+  stopped = int(message.split('after step ')[1].split(';')[0])
+  assert 3 <= stopped < steps
+  assert checkpoint.Checkpointer(workdir, 3).latest_step() == stopped
+  resumed = start_cli(workdir, tmp_path / 'cache', steps)
+  err = resumed.communicate(timeout=300)[1]
+  assert resumed.returncode == 0, err[-2000:]
+  config = digits_config(steps)
+  config.log_every = 1
+  train.train_and_evaluate(config, straight)
+  assert_same_run(straight, workdir, steps)
+
+
+def test_kill_9_never_leaves_an_unloadable_latest_checkpoint(tmp_path):
+  """Saves every step (async), killed at random moments: the latest checkpoint always loads."""
+  workdir, rng, latest = str(tmp_path / 'killed'), np.random.default_rng(0), 0
+  for _ in range(3):
+    run = start_cli(workdir, tmp_path / 'cache', 10_000, checkpoint_every=1, keep_checkpoints=2)
+    wait_for_step(run, latest + 3)
+    time.sleep(rng.uniform(0, 0.3))
+    run.kill()
+    run.communicate(timeout=60)
+    ckpt = checkpoint.Checkpointer(workdir, 2)
+    step = ckpt.latest_step()
+    ckpt.close()
+    # Orbax starts a save after the previous one is done: logging step k proves k - 2 saved.
+    assert step is not None and step >= latest + 1
+    state, data = restored(workdir)
+    assert int(state.step) == step and data
+    assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state.g_params))
+    latest = step
+  checkpoint.Checkpointer(workdir, 2, cleanup_tmp=True).close()  # As training starts.
+  assert not [d for d in os.listdir(os.path.join(workdir, 'checkpoints')) if 'tmp' in d]
