@@ -11,15 +11,29 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.name = 'default'
+  c.task = 'gan'  # 'gan': noise -> image (jaxgan.train); 'sr': super-resolution (jaxgan.sr).
   c.seed = 0
   c.num_steps = 10_000
   c.batch_size = 64  # Global batch, summed over all devices and hosts.
   c.log_every = 100
   c.sample_every = 1_000
   c.eval_every = 0  # 0: no evaluation during training.
+  # Evaluators by name (see jaxgan.evaluators.EVALUATORS), each with its own period and sample
+  # count, e.g. c.evals.fid = dict(every=5_000, num_samples=10_000); `every` defaults to
+  # eval_every. Scores land in TensorBoard as eval_<metric> (EMA) and eval_<metric>_raw.
+  c.evals = ml_collections.ConfigDict()
+  c.best_metric = ''  # An eval metric, e.g. 'fid': keep the best checkpoint in <workdir>/best.
   c.checkpoint_every = 1_000
   c.keep_checkpoints = 3
   c.num_grid_samples = 64  # Fixed-noise samples drawn into each sample grid.
+  # Conditional models on digits: samples judged by the digits classifier at each sample_every,
+  # logged as class_agreement (overall and per class); 0 turns it off.
+  c.class_agreement_samples = 500
+
+  # Devices: a 1-D `data` mesh; parameters replicated, or sharded along `data` ('fsdp').
+  c.mesh = ml_collections.ConfigDict()
+  c.mesh.num_devices = -1  # -1: every device of every process.
+  c.param_sharding = 'replicated'
 
   c.model = ml_collections.ConfigDict()
   c.model.name = 'dcgan'  # See jaxgan.models.MODELS.
@@ -33,23 +47,43 @@ def get_config() -> ml_collections.ConfigDict:
   c.model.g_kernel_size = 4
   c.model.d_kernel_size = 4
   c.model.d_norm = 'batch'  # 'batch', 'layer' or 'none' (critics of WGAN-GP have no BatchNorm).
+  # Kernel-4 stride-2 (transposed) convolutions: 'phase' computes G's as stride-1 convolutions
+  # (same parameters, same function, faster), 'phase_all' D's too, 'xla' as lax.conv_transpose
+  # and strided lax.conv. See jaxgan/models/phase_conv.py.
+  c.model.conv_impl = 'phase'
+  # Compute dtype of the DCGAN layers: 'bfloat16' runs convolutions and norms in bf16 with f32
+  # parameters, optimizer and losses (for GPU/TPU; XLA:CPU has no fast bf16 convolutions).
+  c.model.dtype = 'float32'
   c.model.hidden = (400, 400, 400, 400)  # Toy MLP generator widths.
   c.model.d_hidden = (200, 200, 200)  # Toy MLP discriminator widths.
   c.model.ema_decay = 0.999  # Generator EMA used for sampling; 0 turns it off.
+  c.model.num_classes = 0  # > 0 for class-conditional models (cgan, acgan, projection).
+  c.model.embed_dim = 50  # Label embedding width of cgan/acgan (report 003).
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'  # See jaxgan.losses.LOSSES.
   c.loss.penalty = 'none'  # 'none', 'gradient_penalty' or 'r1'.
   c.loss.penalty_weight = 10.0
   c.loss.clip_value = 0.0  # > 0: clip every critic weight to [-c, c] after each update (WGAN).
+  # Soft and noisy D targets (BCE losses only): drawn per sample, uniform in [lo, hi].
+  # Report 003: real (0.7, 1.2), fake (0.0, 0.3). (1, 1) and (0, 0) are the hard targets.
+  c.loss.real_targets = (1.0, 1.0)
+  c.loss.fake_targets = (0.0, 0.0)
+  c.loss.one_sided = False  # True: smooth the real targets only; fake targets stay 0.
+  c.loss.flip_prob = 0.0  # Probability that a sample's real and fake targets are swapped.
+  # ACGAN auxiliary classification (cross-entropy) weights: D on real, D on fake, G on fake.
+  c.loss.aux_weight_real = 1.0
+  c.loss.aux_weight_fake = 1.0
+  c.loss.aux_weight_g = 1.0
 
   c.optim = ml_collections.ConfigDict()
   c.optim.name = 'adam'  # 'adam' or 'rmsprop'.
   c.optim.g_lr = 2e-4
-  c.optim.d_lr = 2e-4
+  c.optim.d_lr = 2e-4  # g_lr != d_lr: two time-scale update rule (TTUR).
   c.optim.b1 = 0.5
   c.optim.b2 = 0.999
   c.optim.n_critic = 1  # D updates per G update, each on its own real batch.
+  c.optim.lr_scale = 1.0  # Multiplies both learning rates; each rollback lowers it (saved).
 
   c.data = ml_collections.ConfigDict()
   c.data.name = 'digits'  # See jaxgan.data.DATASETS.
@@ -60,4 +94,15 @@ def get_config() -> ml_collections.ConfigDict:
   c.data.num_workers = 0  # grain worker processes; 0 decodes in the main process.
   c.data.num_points = 100_000  # Training points drawn from a 2-D mixture.
   c.data.max_examples = 0  # > 0: train on the first N examples only (0: all).
+  c.data.bad_images = 'skip'  # Unreadable image files: 'skip' (counted warning) or 'fail'.
+
+  # Robustness (jaxgan.guards, jaxgan.run_record). A NaN/Inf loss or gradient: 'skip' the
+  # update, 'rollback' to the last checkpoint with the learning rates times
+  # rollback_lr_factor, or 'fail' naming the step and the term.
+  c.nonfinite = 'fail'
+  c.rollback_lr_factor = 0.5
+  c.debug_nan_step = 0  # Tests only: > 0 feeds NaN images at this step (once per process).
+  # Resuming with changed learning rates, betas, loss weights, EMA or flips needs this; model
+  # and data fields can never change under a checkpoint.
+  c.allow_config_change = False
   return c

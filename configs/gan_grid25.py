@@ -25,4 +25,8 @@ def get_config():
   c.optim.b2 = 0.999
   c.data.name = 'grid25'
   c.num_grid_samples = 2_500
+  # The VEEGAN / PacGAN protocol: modes covered and high-quality fraction of 2,500 samples.
+  c.evals.mode_coverage = dict(every=1_000, num_samples=2_500)
+  c.evals.diversity = dict(every=1_000, num_samples=2_500)
+  c.best_metric = 'modes_covered'  # Not high_quality: a collapsed G puts all on one mode.
   return c

@@ -47,3 +47,31 @@ def render(samples: np.ndarray, reference: np.ndarray | None = None) -> np.ndarr
 
 def save_png(path: str, image: np.ndarray) -> None:
   Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
+
+
+def class_grid(images: np.ndarray, labels: np.ndarray, class_names=(), pad: int = 2) -> np.ndarray:
+  """One row per class present in `labels` (sorted), its name written left of the row.
+
+  (N, H, W, C) in [-1, 1] and int (N,) labels -> uint8 RGB (or grayscale) grid.
+  """
+  from PIL import ImageDraw  # pylint: disable=g-import-not-at-top
+  labels = np.asarray(labels)
+  classes = np.unique(labels)
+  rows = [images[labels == k] for k in classes]
+  columns = max(len(r) for r in rows)
+  h, w, c = images.shape[1:]
+  blank = np.full((columns - 1, h, w, c), 1.0, np.float32)  # white fill for short rows
+  grid = make_grid(np.concatenate([np.concatenate([r, blank[:columns - len(r)]]) for r in rows]),
+                   columns=columns, pad=pad)
+  names = [class_names[k] if k < len(class_names) else str(k) for k in classes]
+  canvas = Image.new('L' if c == 1 else 'RGB', (0, 0))
+  draw = ImageDraw.Draw(canvas)
+  margin = max(draw.textlength(n) for n in names) + 2 * pad
+  out = Image.new(canvas.mode, (grid.shape[1] + int(margin), grid.shape[0]), 'white')
+  out.paste(Image.fromarray(grid[..., 0] if c == 1 else grid), (int(margin), 0))
+  draw = ImageDraw.Draw(out)
+  for i, name in enumerate(names):
+    top = pad + i * (h + pad)
+    draw.text((pad, top + max(h - 11, 0) // 2), name, fill='black')
+  out = np.asarray(out)
+  return out[..., None] if out.ndim == 2 else out

@@ -113,3 +113,27 @@ def clip_weights(params, clip_value: float):
   if clip_value <= 0:
     return params
   return jax.tree.map(lambda p: jnp.clip(p, -clip_value, clip_value), params)
+
+
+# Losses whose D targets are probabilities, so soft and noisy targets make sense.
+BCE_LOSSES = frozenset({'minimax', 'non_saturating'})
+
+
+def soft_targets(key: jax.Array, n: int, real_range, fake_range, one_sided: bool = False,
+                 flip_prob: float = 0.0) -> tuple[jax.Array, jax.Array]:
+  """Per-sample D targets (real (n,), fake (n,)) for BCE: label smoothing and noisy labels.
+
+  Real targets are uniform in `real_range`, fake ones in `fake_range` (0 when `one_sided`);
+  with probability `flip_prob` a sample's two targets are swapped (noisy labels).
+  """
+  real_key, fake_key, flip_key = jax.random.split(key, 3)
+  real = jax.random.uniform(real_key, (n,), minval=real_range[0], maxval=real_range[1])
+  fake = jnp.zeros((n,)) if one_sided else jax.random.uniform(
+      fake_key, (n,), minval=fake_range[0], maxval=fake_range[1])
+  flip = jax.random.bernoulli(flip_key, flip_prob, (n,))
+  return jnp.where(flip, fake, real), jnp.where(flip, real, fake)
+
+
+def classification(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  """Mean softmax cross-entropy of (B, C) class logits against int labels (ACGAN's aux loss)."""
+  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))

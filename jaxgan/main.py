@@ -11,16 +11,25 @@ import os
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import train
+from jaxgan import sharding, train, user_errors
+from jaxgan.sr import train as sr_train
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                               'configs', 'dcgan_digits.py')
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', DEFAULT_CONFIG, 'Experiment config file.',
-                                lock_config=True)
+with user_errors.config_overrides():  # Overrides of the default config are parsed here.
+  config_flags.DEFINE_config_file('config', DEFAULT_CONFIG, 'Experiment config file.',
+                                  lock_config=True)
 flags.DEFINE_string('workdir', None, 'Checkpoints, samples and TensorBoard logs go here '
                     '(default: runs/<config name>).')
+# Multi-process runs: detected automatically on TPU pods and SLURM; elsewhere from these flags.
+flags.DEFINE_string('coordinator_address', None, 'host:port of process 0.')
+flags.DEFINE_integer('num_processes', None, 'Number of processes in the run.')
+flags.DEFINE_integer('process_id', None, 'Index of this process, 0..num_processes-1.')
+
+# config.task -> the function that trains it.
+TRAINERS = {'gan': train.train_and_evaluate, 'sr': sr_train.train_and_evaluate}
 
 
 class _QuietLibraries(logging_std.Filter):
@@ -35,11 +44,18 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_QuietLibraries())
-  config = FLAGS.config
-  workdir = FLAGS.workdir or os.path.join('runs', config.name)
+  sharding.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
+                                  FLAGS.process_id)
+  with user_errors.config_overrides():  # A config file that failed to load fails on use.
+    config = FLAGS.config
+    workdir = FLAGS.workdir or os.path.join('runs', config.name)
   logging.info('Training %s in %s', config.name, workdir)
-  train.train_and_evaluate(config, workdir)
+  task = config.get('task', 'gan')
+  if task not in TRAINERS:
+    raise app.UsageError(f'Unknown config.task={task!r}; valid tasks: {sorted(TRAINERS)}.')
+  with user_errors.reported():  # Known errors: one line on stderr and exit 1.
+    TRAINERS[task](config, workdir)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=user_errors.parse_flags)

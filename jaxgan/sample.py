@@ -5,6 +5,14 @@
 
 A `.png` gets a grid (a scatter plot for 2-D toys); a `.npz` gets `samples`: uint8 NHWC images,
 or float32 (N, 2) points. `--noema` (or `--no-ema`) samples the raw generator instead of its EMA.
+
+Class-conditional runs draw the asked classes; the `.npz` also gets `labels` (int32) and a `.png`
+is a per-class grid, one row per class with its name:
+
+  python -m jaxgan.sample --workdir=runs/acgan_digits --labels=3,3,7 --out=sevens.npz
+  python -m jaxgan.sample --workdir=runs/acgan_digits --per_class=8 --out=grid.png
+
+Without --labels or --per_class, the --num samples are balanced over the classes.
 """
 
 import sys
@@ -13,7 +21,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
-from jaxgan import checkpoint, images, sharding, steps, train
+from jaxgan import checkpoint, class_conditional, images, sharding, steps, train
 from jaxgan.data.transforms import to_uint8
 
 FLAGS = flags.FLAGS
@@ -24,13 +32,20 @@ flags.DEFINE_integer('seed', 0, 'Noise seed.')
 flags.DEFINE_bool('ema', True, 'Sample the EMA generator (--noema: the raw one).')
 flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
 flags.DEFINE_integer('batch_size', 256, 'Samples generated per call.')
+flags.DEFINE_string('labels', None, 'Conditional runs: comma-separated classes, e.g. 3,3,7 '
+                    '(overrides --num).')
+flags.DEFINE_integer('per_class', None, 'Conditional runs: K samples of every class, in class '
+                     'order (overrides --num).')
 
 
-def load_run(workdir: str, step: int | None = None):
-  """(config, gan, state) of a run's checkpoint, restored onto the local devices."""
+def load_run(workdir: str, step: int | None = None, subdir: str = 'checkpoints'):
+  """(config, gan, state) of a run's checkpoint, restored onto the local devices.
+
+  subdir='best' loads the best checkpoint by config.best_metric (see jaxgan.evaluators).
+  """
   config = train.load_config(workdir)
   gan, abstract_state, _ = train.build_state(config, sharding.make_mesh())
-  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
+  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, subdir)
   if ckpt.latest_step() is None:
     raise FileNotFoundError(f'No checkpoint in {ckpt.directory}: train the run first.')
   state, _ = ckpt.restore(abstract_state, step)
@@ -39,21 +54,55 @@ def load_run(workdir: str, step: int | None = None):
 
 
 def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = True,
-                     batch_size: int = 256) -> np.ndarray:
-  """num samples in model space ([-1, 1] images or 2-D points), deterministic in seed."""
+                     batch_size: int = 256, labels=None) -> np.ndarray:
+  """num samples in model space ([-1, 1] images or 2-D points), deterministic in seed.
+
+  Conditional runs draw sample i for class labels[i] (int, (num,)); unconditional runs take none.
+  """
+  if (labels is None) != (not class_conditional.num_classes(config)):
+    raise ValueError(f'model.name={config.model.name!r} is '
+                     + ('class-conditional: pass labels.' if labels is None else
+                        'unconditional: it takes no labels (drop --labels/--per_class).'))
   sampler = train.make_sampler(gan)
   params = state.ema_params if use_ema and config.model.ema_decay > 0 else state.g_params
   z = steps.sample_noise(jax.random.PRNGKey(seed), num, config.model.z_dim)
-  return np.concatenate([jax.device_get(sampler(params, state.g_stats, z[i:i + batch_size]))
-                         for i in range(0, num, batch_size)])
+  labels = None if labels is None else np.asarray(labels, np.int32)
+  return np.concatenate([jax.device_get(sampler(
+      params, state.g_stats, z[i:i + batch_size],
+      None if labels is None else labels[i:i + batch_size])) for i in range(0, num, batch_size)])
 
 
-def write(out: str, samples: np.ndarray) -> None:
+def choose_labels(config, num: int, labels: str | None, per_class: int | None):
+  """The labels to draw: --labels, --per_class, or --num balanced over classes (None: uncond.)."""
+  n = class_conditional.num_classes(config)
+  if not n:
+    if labels is not None or per_class is not None:
+      raise app.UsageError(f'--labels/--per_class need a class-conditional run; model.name='
+                           f'{config.model.name!r} is unconditional.')
+    return None
+  if labels is not None and per_class is not None:
+    raise app.UsageError('Give --labels or --per_class, not both.')
+  if labels is not None:
+    try:
+      return class_conditional.parse_labels(labels, n)
+    except ValueError as e:
+      raise app.UsageError(str(e)) from None
+  if per_class is not None:
+    if per_class < 1:
+      raise app.UsageError(f'--per_class={per_class} must be >= 1.')
+    return class_conditional.per_class_labels(per_class, n)
+  return class_conditional.balanced_labels(num, n)
+
+
+def write(out: str, samples: np.ndarray, labels=None, class_names=()) -> None:
   if out.endswith('.npz'):
     arrays = {'samples': samples.astype(np.float32) if samples.ndim == 2 else to_uint8(samples)}
+    if labels is not None:
+      arrays['labels'] = np.asarray(labels, np.int32)
     np.savez(out, **arrays)
   elif out.endswith('.png'):
-    images.save_png(out, images.render(samples))
+    images.save_png(out, images.render(samples) if labels is None else
+                    images.class_grid(samples, labels, class_names))
   else:
     raise app.UsageError(f'--out={out!r} must end in .png or .npz.')
 
@@ -61,9 +110,12 @@ def write(out: str, samples: np.ndarray) -> None:
 def main(argv):
   del argv
   config, gan, state = load_run(FLAGS.workdir, FLAGS.step)
-  samples = generate_samples(config, gan, state, FLAGS.num, FLAGS.seed, FLAGS.ema,
-                             FLAGS.batch_size)
-  write(FLAGS.out, samples)
+  labels = choose_labels(config, FLAGS.num, FLAGS.labels, FLAGS.per_class)
+  num = FLAGS.num if labels is None else len(labels)
+  samples = generate_samples(config, gan, state, num, FLAGS.seed, FLAGS.ema,
+                             FLAGS.batch_size, labels)
+  names = class_conditional.class_names(config) if labels is not None else ()
+  write(FLAGS.out, samples, labels, names)
   print(f'Wrote {len(samples)} samples of {FLAGS.workdir} (step {int(state.step)}) to '
         f'{FLAGS.out}')
 

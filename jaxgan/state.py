@@ -65,8 +65,9 @@ def init_keys(seed: int):
 def create(config: ml_collections.ConfigDict):
   """Returns (gan, init_fn) where init_fn() -> GANState can be traced (jit / eval_shape)."""
   init_key, train_key = init_keys(config.seed)
-  g_tx = make_optimizer(config.optim, config.optim.g_lr)
-  d_tx = make_optimizer(config.optim, config.optim.d_lr)
+  lr_scale = config.optim.get('lr_scale', 1.0)  # Lowered by non-finite rollbacks.
+  g_tx = make_optimizer(config.optim, config.optim.g_lr * lr_scale)
+  d_tx = make_optimizer(config.optim, config.optim.d_lr * lr_scale)
   # The graphs are static; building the models abstractly gets them without allocating.
   g, d = nnx.eval_shape(lambda: models.build_models(config.model, nnx.Rngs(0)))
   gan = GAN(split(g)[0], split(d)[0], g_tx, d_tx)

@@ -14,6 +14,9 @@ from jaxgan import losses
 from jaxgan.state import GAN, GANState, apply
 
 
+TARGETS_SALT = 0x7A6E  # Soft-target key of a D update: fold_in(update key, salt).
+
+
 def global_norm(tree) -> jax.Array:
   return optax.global_norm(tree)
 
@@ -22,67 +25,158 @@ def sample_noise(key, batch_size: int, z_dim: int) -> jax.Array:
   return jax.random.normal(key, (batch_size, z_dim), jnp.float32)
 
 
-def generate(gan: GAN, params, stats, z, train: bool):
-  return apply(gan.g_graph, params, stats, z, train=train)
+def conditioned(x, labels):
+  """Positional inputs of a module: conditional models also take labels (None: unconditional)."""
+  return (x,) if labels is None else (x, labels)
+
+
+def generate(gan: GAN, params, stats, z, train: bool, labels=None):
+  return apply(gan.g_graph, params, stats, *conditioned(z, labels), train=train)
+
+
+def discriminate(gan: GAN, params, stats, x, labels=None):
+  """((adversarial logits (B,), class logits (B, C) or None), updated statistics).
+
+  ACGAN's D returns both heads; every other D returns adversarial logits only.
+  """
+  out, stats = apply(gan.d_graph, params, stats, *conditioned(x, labels), train=True)
+  return (out if isinstance(out, tuple) else (out, None)), stats
+
+
+def layer_grad_norms(prefix: str, grads) -> dict[str, jax.Array]:
+  """Gradient norm of every layer (a leaf's parent path), for gradient-scale monitoring."""
+  squares = {}
+  for path, g in jax.tree_util.tree_flatten_with_path(grads)[0]:
+    layer = '/'.join(str(getattr(k, 'key', getattr(k, 'idx', k))) for k in path[:-1])
+    squares[layer] = squares.get(layer, 0.0) + jnp.sum(jnp.square(g))
+  return {f'{prefix}/{layer}': jnp.sqrt(sq) for layer, sq in squares.items()}
+
+
+def per_class_accuracy(real_logits, fake_logits, labels, num_classes: int):
+  """D's real/fake accuracy (logit > 0 is "real") per conditioning class, and overall.
+
+  A class absent from the batch reports the overall accuracy, so averages stay finite.
+  """
+  correct = jnp.concatenate([real_logits > 0, fake_logits < 0]).astype(jnp.float32)
+  one_hot = jax.nn.one_hot(jnp.concatenate([labels, labels]), num_classes)
+  hits, counts = correct @ one_hot, jnp.sum(one_hot, axis=0)
+  overall = jnp.mean(correct)
+  per_class = jnp.where(counts > 0, hits / jnp.maximum(counts, 1.0), overall)
+  return {'d_accuracy': overall} | {f'd_accuracy/class_{k}': per_class[k]
+                                    for k in range(num_classes)}
+
+
+def make_d_adversarial(loss: ml_collections.ConfigDict):
+  """(real_logits, fake_logits, key) -> D's adversarial loss, with soft targets if configured."""
+  adversarial = losses.get_loss(loss.name)
+  hard = tuple(loss.real_targets) == (1.0, 1.0) and (
+      loss.one_sided or tuple(loss.fake_targets) == (0.0, 0.0)) and loss.flip_prob == 0.0
+  if hard:
+    return lambda real, fake, key: adversarial.d(real, fake)
+  if loss.name not in losses.BCE_LOSSES:
+    raise ValueError(
+        f'loss.real_targets/fake_targets/flip_prob (soft or noisy targets) apply to BCE losses '
+        f'{sorted(losses.BCE_LOSSES)}, not loss.name={loss.name!r}: reset them to (1.0, 1.0), '
+        f'(0.0, 0.0) and 0.0, or pick a BCE loss.')
+
+  def d_loss(real, fake, key):
+    real_t, fake_t = losses.soft_targets(key, real.shape[0], loss.real_targets,
+                                         loss.fake_targets, loss.one_sided, loss.flip_prob)
+    return losses.bce(real, real_t) + losses.bce(fake, fake_t)
+  return d_loss
 
 
 def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
   """Builds `train_step(state, batch)`; batch['image'] is (n_critic, B, ...) real data."""
   adversarial = losses.get_loss(config.loss.name)
+  d_adversarial = make_d_adversarial(config.loss)
+  num_classes = config.model.get('num_classes', 0)
+  aux_real, aux_fake = config.loss.aux_weight_real, config.loss.aux_weight_fake
+  aux_g = config.loss.aux_weight_g
   penalty = losses.get_penalty(config.loss.penalty)
   penalty_weight = config.loss.penalty_weight
   clip_value = config.loss.clip_value
   z_dim = config.model.z_dim
   ema_decay = config.model.ema_decay
 
-  def critic(d_params, d_stats):
-    return lambda x: apply(gan.d_graph, d_params, d_stats, x, train=True)[0]
+  def critic(d_params, d_stats, labels):
+    return lambda x: discriminate(gan, d_params, d_stats, x, labels)[0][0]
+
+  def d_class_terms(real_cls, fake_cls, labels):
+    """ACGAN's auxiliary loss on real and fake (fakes are drawn for the real labels)."""
+    real_ce, fake_ce = losses.classification(real_cls, labels), losses.classification(
+        fake_cls, labels)
+    accuracy = jnp.mean(jnp.argmax(real_cls, axis=-1) == labels)
+    metrics = dict(d_class_loss_real=real_ce, d_class_loss_fake=fake_ce,
+                   d_class_accuracy=accuracy)
+    return aux_real * real_ce + aux_fake * fake_ce, metrics
 
   def d_update(state: GANState, step_key, carry, xs):
     d_params, d_stats, d_opt = carry
-    real, i = xs
+    real, labels, i = xs
     key = jax.random.fold_in(step_key, i)
     z_key, penalty_key = jax.random.split(key)
+    target_key = jax.random.fold_in(key, TARGETS_SALT)
     z = sample_noise(z_key, real.shape[0], z_dim)
     # G runs in training mode (batch statistics) as in the G step; its stat updates are dropped.
-    fake, _ = generate(gan, state.g_params, state.g_stats, z, train=True)
+    fake, _ = generate(gan, state.g_params, state.g_stats, z, train=True, labels=labels)
     fake = jax.lax.stop_gradient(fake)
 
     def loss_fn(d_params):
-      real_logits, stats = apply(gan.d_graph, d_params, d_stats, real, train=True)
-      fake_logits, stats = apply(gan.d_graph, d_params, stats, fake, train=True)
-      adv = adversarial.d(real_logits, fake_logits)
-      pen = penalty(critic(d_params, stats), real, fake, penalty_key)
+      (real_logits, real_cls), stats = discriminate(gan, d_params, d_stats, real, labels)
+      (fake_logits, fake_cls), stats = discriminate(gan, d_params, stats, fake, labels)
+      adv = d_adversarial(real_logits, fake_logits, target_key)
+      pen = penalty(critic(d_params, stats, labels), real, fake, penalty_key)
       aux = dict(stats=stats, penalty=pen, adv=adv,
-                 wasserstein=jnp.mean(real_logits) - jnp.mean(fake_logits))
-      return adv + penalty_weight * pen, aux
+                 wasserstein=jnp.mean(real_logits) - jnp.mean(fake_logits), metrics={})
+      loss = adv + penalty_weight * pen
+      if real_cls is not None:
+        class_loss, aux['metrics'] = d_class_terms(real_cls, fake_cls, labels)
+        loss = loss + class_loss
+      if labels is not None:
+        aux['metrics'] |= per_class_accuracy(real_logits, fake_logits, labels, num_classes)
+      return loss, aux
 
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(d_params)
     updates, d_opt = gan.d_tx.update(grads, d_opt, d_params)
     d_params = losses.clip_weights(optax.apply_updates(d_params, updates), clip_value)
     metrics = dict(d_loss=loss, d_adv_loss=aux['adv'], d_penalty=aux['penalty'],
                    wasserstein_estimate=aux['wasserstein'], d_grad_norm=global_norm(grads))
-    return (d_params, aux['stats'], d_opt), metrics
+    if labels is not None:  # Per-layer gradient scales (report 003) for conditional models.
+      metrics |= layer_grad_norms('d_grad_norm', grads)
+    return (d_params, aux['stats'], d_opt), metrics | aux['metrics']
 
-  def g_update(state: GANState, key, batch_size: int):
+  def g_update(state: GANState, key, batch_size: int, labels=None):
     z = sample_noise(key, batch_size, z_dim)
 
     def loss_fn(g_params):
-      fake, g_stats = generate(gan, g_params, state.g_stats, z, train=True)
+      fake, g_stats = generate(gan, g_params, state.g_stats, z, train=True, labels=labels)
       # D's running statistics are not updated by the G step (they only serve evaluation).
-      fake_logits, _ = apply(gan.d_graph, state.d_params, state.d_stats, fake, train=True)
-      return adversarial.g(fake_logits), g_stats
+      (fake_logits, fake_cls), _ = discriminate(gan, state.d_params, state.d_stats, fake,
+                                                labels)
+      loss, metrics = adversarial.g(fake_logits), {}
+      if fake_cls is not None:  # ACGAN: G also wants its fakes classified as their labels.
+        metrics = dict(g_class_loss=losses.classification(fake_cls, labels))
+        loss = loss + aux_g * metrics['g_class_loss']
+      return loss, (g_stats, metrics)
 
-    (loss, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    (loss, (g_stats, class_metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.g_params)
     updates, g_opt = gan.g_tx.update(grads, state.g_opt, state.g_params)
     g_params = optax.apply_updates(state.g_params, updates)
     ema = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p,
                        state.ema_params, g_params)
     state = state.replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt, ema_params=ema)
-    return state, dict(g_loss=loss, g_grad_norm=global_norm(grads))
+    metrics = dict(g_loss=loss, g_grad_norm=global_norm(grads)) | class_metrics
+    if labels is not None:
+      metrics |= layer_grad_norms('g_grad_norm', grads)
+    return state, metrics
 
   def train_step(state: GANState, batch):
     real = batch['image']  # (n_critic, B, ...)
+    # Conditional models: fakes are drawn for the labels of the real micro-batch, so D sees
+    # the same class frequencies on both sides; the G update reuses the last micro-batch's.
+    labels = batch['label'] if num_classes else [None] * real.shape[0]
     n_critic = real.shape[0]
     step_key = jax.random.fold_in(state.key, state.step)
     d_key, g_key = jax.random.split(step_key)
@@ -90,12 +184,27 @@ def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
     # A Python loop, not lax.scan: XLA:CPU runs convolutions inside a while loop ~9x slower
     # (measured 1.58 s vs 0.17 s per dcgan_digits step). n_critic is small and static.
     for i in range(n_critic):
-      carry, d_metrics = d_update(state, d_key, carry, (real[i], i))
+      carry, d_metrics = d_update(state, d_key, carry, (real[i], labels[i], i))
     d_params, d_stats, d_opt = carry
     state = state.replace(d_params=d_params, d_stats=d_stats, d_opt=d_opt)
-    state, g_metrics = g_update(state, g_key, real.shape[1])
+    state, g_metrics = g_update(state, g_key, real.shape[1], labels[n_critic - 1])
     # Report the last critic update: it is the one the G update saw.
     metrics = d_metrics | g_metrics
     return state.replace(step=state.step + 1), metrics
 
   return train_step
+
+
+def make_multi_step(train_step, steps_per_call: int, unroll: bool | None = None):
+  """`steps_per_call` train steps in one dispatch: batch leaves gain a leading axis of that size.
+
+  Returns (state, metrics averaged over the steps). `lax.scan` keeps the program (and compile
+  time) one step long; `unroll=True` inlines the steps instead, since XLA:CPU runs convolutions
+  inside a while loop several times slower. None: unroll on CPU only.
+  """
+  unroll = jax.default_backend() == 'cpu' if unroll is None else unroll
+
+  def multi_step(state, batches):
+    state, metrics = jax.lax.scan(train_step, state, batches, unroll=unroll)
+    return state, jax.tree.map(lambda m: jnp.mean(m, axis=0), metrics)
+  return multi_step

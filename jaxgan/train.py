@@ -10,7 +10,8 @@ import numpy as np
 from absl import logging
 from clu import metric_writers, periodic_actions
 
-from jaxgan import checkpoint, images, sharding, state as state_lib, steps
+from jaxgan import checkpoint, class_conditional, images, sharding, state as state_lib, steps
+from jaxgan import evaluators, guards, preemption, run_record
 from jaxgan.data import pipeline, sources
 
 GRID_NOISE_SALT = 0x5A3D1E  # Fixed-noise key: fold_in(PRNGKey(seed), salt).
@@ -20,23 +21,30 @@ def build_state(config: ml_collections.ConfigDict, mesh):
   """(gan, abstract state with shardings, jitted init) on `mesh`, parameters replicated."""
   gan, init_fn = state_lib.create(config)
   abstract = jax.eval_shape(init_fn)
-  shardings = jax.tree.map(lambda _: sharding.replicated(mesh), abstract)
+  shardings = sharding.state_shardings(abstract, mesh, config.param_sharding)
   init = jax.jit(init_fn, out_shardings=shardings)
   return gan, checkpoint.abstract_like(abstract, shardings), init
 
 
-def grid_noise(config: ml_collections.ConfigDict) -> jax.Array:
+def grid_noise(config: ml_collections.ConfigDict, num: int | None = None) -> jax.Array:
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), GRID_NOISE_SALT)
-  return steps.sample_noise(key, config.num_grid_samples, config.model.z_dim)
+  return steps.sample_noise(key, num or config.num_grid_samples, config.model.z_dim)
 
 
 def make_sampler(gan: state_lib.GAN):
-  """jit(params, stats, z) -> samples, in inference mode (BatchNorm running statistics)."""
-  return jax.jit(lambda params, stats, z: steps.generate(gan, params, stats, z, train=False)[0])
+  """jit(params, stats, z, labels=None) -> samples, in inference mode (BatchNorm running stats).
+
+  `labels` (int32 (N,)) only for class-conditional models.
+  """
+  return jax.jit(lambda params, stats, z, labels=None: steps.generate(
+      gan, params, stats, z, train=False, labels=labels)[0])
 
 
-def write_samples(workdir, writer, step, samples, reference=None) -> str:
-  picture = images.render(np.asarray(samples), reference)
+def write_samples(workdir, writer, step, samples, reference=None, labels=None,
+                  class_names=()) -> str:
+  """Saves and logs a grid; with `labels`, one row per class named by `class_names`."""
+  picture = (images.render(np.asarray(samples), reference) if labels is None else
+             images.class_grid(np.asarray(samples), labels, class_names))
   os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
   path = os.path.join(workdir, 'samples', f'step_{step:07d}.png')
   images.save_png(path, picture)
@@ -58,19 +66,41 @@ def load_config(workdir: str) -> ml_collections.ConfigDict:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
-  """Trains `config` in `workdir`, resuming from its latest checkpoint. Returns the final state."""
+  """Trains `config` in `workdir`, resuming from its latest checkpoint. Returns the final state.
+
+  SIGTERM/SIGINT save a checkpoint and raise preemption.Preempted; a non-finite step under
+  nonfinite='rollback' restarts from the last checkpoint with lower learning rates.
+  """
+  guards.check_policy(config.nonfinite)
+  poisoned = set()  # debug_nan_step fires once per call, not again after a rollback.
+  with preemption.StopSignal() as stop:
+    while True:
+      try:
+        return train_run(config, workdir, stop, poisoned)
+      except guards.RollbackRequested as rollback:
+        config = guards.reduced_lr(config)
+        logging.warning('Rolling back to the last checkpoint (%s); lr_scale is now %g.',
+                        rollback, config.optim.lr_scale)
+
+
+def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.StopSignal,
+              poisoned: set[int]):
   os.makedirs(workdir, exist_ok=True)
   is_main = jax.process_index() == 0
-  mesh = sharding.make_mesh()
+  mesh = sharding.make_mesh(config)
   sharding.check_batch_size(config.batch_size, mesh)
+  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, cleanup_tmp=True)
+  config = run_record.resume_config(config, ckpt, workdir)  # Refuses model/data changes.
   if is_main:
     write_config(workdir, config)
 
   source = sources.build_source(config)
+  class_conditional.check_data(config, source)
   dataset = pipeline.build_dataset(config, source, jax.process_index(), jax.process_count())
   iterator = pipeline.make_iterator(config, dataset)
   gan, abstract_state, init = build_state(config, mesh)
-  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
+  # config.evals: checked now (e.g. missing FID weights fail here), run when due.
+  evaluation = evaluators.Evaluation(config, gan, mesh, workdir)
   if ckpt.latest_step() is not None:
     state, data_state = ckpt.restore(abstract_state)
     iterator.set_state(data_state)
@@ -78,14 +108,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   else:
     state = init()
   start_step = int(state.step)
+  if is_main:
+    run_record.write_run_info(workdir, start_step)
 
   train_step = jax.jit(
-      steps.make_train_step(config, gan),
+      guards.guarded(steps.make_train_step(config, gan), config.nonfinite),
       in_shardings=(jax.tree.map(lambda a: a.sharding, abstract_state),
                     sharding.batch_sharding(mesh)),
       donate_argnums=0)
   sampler = make_sampler(gan)
-  z_grid = grid_noise(config)
+  labels_grid = class_conditional.grid_labels(config)  # None unless class-conditional.
+  z_grid = np.asarray(grid_noise(config, None if labels_grid is None else len(labels_grid)))
+  class_agreement = class_conditional.make_class_agreement(config, sampler)  # digits only
   toy = config.model.name == 'toy'  # 2-D samples are drawn over real points.
   reference = np.stack([source[i]['image'] for i in range(2000)]) if toy else None
 
@@ -97,29 +131,55 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   def save(step, force=False):
     ckpt.save(step, state, iterator.get_state(), config, force=force)
 
+  def finish():
+    writer.flush()
+    ckpt.wait()
+    ckpt.close()
+    evaluation.close()
+
+  def check_finite():  # At sync points only; raises for 'fail', 'rollback'.
+    try:
+      report = guard.check()
+    except guards.NonFiniteError:
+      finish()  # The last good checkpoint may still be writing.
+      raise
+    if report:
+      finish()
+      raise guards.RollbackRequested(report)
+
+  guard = guards.Guard(config.nonfinite, poisoned)
   summed, count = None, 0
   for step in range(start_step + 1, config.num_steps + 1):
-    batch = sharding.to_global(next(iterator), mesh)
-    state, metrics = train_step(state, batch)
+    batch = guard.poison(step, next(iterator), config.debug_nan_step)
+    state, metrics = train_step(state, sharding.to_global(batch, mesh))
+    metrics = guard.observe(step, metrics)  # Pops the non-finite flags.
     # Accumulate on device: no host synchronisation between log steps.
     summed = metrics if summed is None else jax.tree.map(jnp.add, summed, metrics)
     count += 1
     for hook in hooks:
       hook(step)
     if step % config.log_every == 0 or step == config.num_steps:
+      check_finite()
       writer.write_scalars(step, {f'train_{k}': float(v) / count
                                   for k, v in jax.device_get(summed).items()})
       summed, count = None, 0
     if config.sample_every and (step % config.sample_every == 0 or step == config.num_steps):
       params = state.ema_params if config.model.ema_decay > 0 else state.g_params
-      samples = jax.device_get(sampler(params, state.g_stats, z_grid))
+      samples = jax.device_get(sampler(params, state.g_stats, z_grid, labels_grid))
       if is_main:
-        write_samples(workdir, writer, step, samples, reference)
-    if step % config.checkpoint_every == 0 or step == config.num_steps:
-      save(step)
-  writer.flush()
-  ckpt.wait()
-  ckpt.close()
+        write_samples(workdir, writer, step, samples, reference, labels_grid,
+                      source.class_names)
+      if class_agreement:
+        writer.write_scalars(step, class_agreement(params, state.g_stats))
+    evaluation(step, state, iterator.get_state, writer)
+    stopping = stop.requested(sync_point=step % config.log_every == 0)
+    if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
+      check_finite()  # Never save a non-finite state.
+      save(step, force=stopping)
+    if stopping:
+      finish()
+      raise preemption.Preempted(stop.signum, step, ckpt.directory)
+  finish()
   return state
 
 

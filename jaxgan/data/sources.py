@@ -11,9 +11,10 @@ from typing import Any, Callable, Sequence
 
 import ml_collections
 import numpy as np
+from absl import logging
 from PIL import Image
 
-from jaxgan.data import gaussians, transforms
+from jaxgan.data import bad_images, gaussians, transforms
 from jaxgan.data.errors import DataError
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
@@ -118,9 +119,18 @@ def load_image(path: str, channels: int) -> np.ndarray:
 def folder(config: ml_collections.ConfigDict) -> Source:
   files = list_images(config.data.path)
   size, channels = config.model.image_size, config.model.channels
+  loader = bad_images.TolerantLoader(files, lambda path: load_image(path, channels),
+                                     config.data.get('bad_images', 'skip'))
+  small = []  # Images smaller than the crop are upscaled (bicubic); the first one is logged.
 
   def get(i):
-    image = transforms.center_crop_resize(load_image(files[i], channels), size)
+    image = loader(i)
+    if min(image.shape[:2]) < size and not small:
+      small.append(i)
+      logging.warning('Image %s is %dx%d, smaller than model.image_size=%d: upscaling it (and '
+                      'any other small image) with bicubic interpolation.', files[i],
+                      *image.shape[:2], size)
+    image = transforms.center_crop_resize(image, size)
     return {'image': transforms.to_unit_range(image), 'label': np.int32(0)}
 
   return Source(get, len(files))

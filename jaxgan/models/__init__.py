@@ -2,18 +2,64 @@
 
 from typing import Callable
 
+import jax.numpy as jnp
 import ml_collections
 from flax import nnx
 
-from jaxgan.models import dcgan, toy
+from jaxgan.models import conditional, dcgan, toy
 
 
 def build_dcgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
   g = dcgan.Generator(m.image_size, m.channels, m.z_dim, m.g_features, m.g_input, m.g_upsample,
-                      m.g_kernel_size, rngs=rngs)
+                      m.g_kernel_size, rngs=rngs, conv_impl=conv_impl(m),
+                      dtype=compute_dtype(m))
   d = dcgan.Discriminator(m.image_size, m.channels, m.d_features, m.d_norm, m.d_kernel_size,
-                          rngs=rngs)
+                          rngs=rngs, conv_impl=conv_impl(m), dtype=compute_dtype(m))
   return g, d
+
+
+def conv_impl(m: ml_collections.ConfigDict) -> str:
+  return m.get('conv_impl', 'phase')  # Configs saved before the field existed lack it.
+
+
+# model.dtype -> the dtype layers compute in (None: their default, float32). Params stay f32.
+COMPUTE_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+
+
+def compute_dtype(m: ml_collections.ConfigDict):
+  name = m.get('dtype', 'float32')
+  if name not in COMPUTE_DTYPES:
+    raise ValueError(f'Unknown model.dtype={name!r}; valid: {sorted(COMPUTE_DTYPES)}.')
+  return COMPUTE_DTYPES[name]
+
+
+def dcgan_kwargs(m: ml_collections.ConfigDict) -> tuple[dict, dict]:
+  """Keyword arguments of dcgan.Generator and dcgan.Discriminator, shared by the variants."""
+  g = dict(image_size=m.image_size, channels=m.channels, z_dim=m.z_dim, features=m.g_features,
+           input_layer=m.g_input, upsample=m.g_upsample, kernel_size=m.g_kernel_size,
+           conv_impl=conv_impl(m), dtype=compute_dtype(m))
+  d = dict(image_size=m.image_size, channels=m.channels, features=m.d_features, norm=m.d_norm,
+           kernel_size=m.d_kernel_size, conv_impl=conv_impl(m),
+           dtype=compute_dtype(m))
+  return g, d
+
+
+def build_cgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
+  g, d = dcgan_kwargs(m)
+  return (conditional.LabelGenerator(g, m.num_classes, m.embed_dim, rngs=rngs),
+          conditional.LabelChannelDiscriminator(d, m.num_classes, m.embed_dim, rngs=rngs))
+
+
+def build_acgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
+  g, d = dcgan_kwargs(m)
+  return (conditional.LabelGenerator(g, m.num_classes, m.embed_dim, rngs=rngs),
+          conditional.AuxiliaryClassifierDiscriminator(d, m.num_classes, rngs=rngs))
+
+
+def build_projection(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
+  g, d = dcgan_kwargs(m)
+  return (conditional.ConditionalBatchNormGenerator(g, m.num_classes, rngs=rngs),
+          conditional.ProjectionDiscriminator(d, m.num_classes, rngs=rngs))
 
 
 def build_toy(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
@@ -24,11 +70,30 @@ def build_toy(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
 MODELS: dict[str, Callable] = {
     'dcgan': build_dcgan,
     'toy': build_toy,
+    'cgan': build_cgan,
+    'acgan': build_acgan,
+    'projection': build_projection,
 }
+
+# Models whose G and D take labels: G(z, labels, train), D(x, labels, train).
+CONDITIONAL = frozenset({'cgan', 'acgan', 'projection'})
+
+
+def check_conditioning(m: ml_collections.ConfigDict) -> None:
+  """Conditional models need model.num_classes > 0; the others need it to be 0."""
+  num_classes = m.get('num_classes', 0)  # Configs saved before conditioning existed lack it.
+  if m.name in CONDITIONAL and num_classes <= 0:
+    raise ValueError(f'model.name={m.name!r} is class-conditional: set model.num_classes to '
+                     f'the number of classes of the data (e.g. 10 for digits or cifar10).')
+  if m.name not in CONDITIONAL and num_classes != 0:
+    raise ValueError(f'model.name={m.name!r} is unconditional but model.num_classes='
+                     f'{num_classes}: set model.num_classes=0 or pick one of '
+                     f'{sorted(CONDITIONAL)}.')
 
 
 def build_models(model_config: ml_collections.ConfigDict, rngs: nnx.Rngs):
   """Returns the (generator, discriminator) pair named by `model_config.name`."""
   if model_config.name not in MODELS:
     raise ValueError(f'Unknown model.name={model_config.name!r}; valid names: {sorted(MODELS)}.')
+  check_conditioning(model_config)
   return MODELS[model_config.name](model_config, rngs)

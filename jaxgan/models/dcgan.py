@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.models import layers
+from jaxgan.models import layers, phase_conv
 
 # DCGAN init: weights N(0, 0.02), norm scales N(1, 0.02), biases 0.
 conv_init = nnx.initializers.normal(0.02)
@@ -32,16 +32,36 @@ def num_doublings(image_size: int) -> tuple[int, int]:
       f'model.image_size={image_size} is not 4 * 2**n or 3 * 2**n (e.g. 16, 32, 64, 96).')
 
 
-def make_norm(kind: str, features: int, rngs: nnx.Rngs):
+def make_norm(kind: str, features: int, rngs: nnx.Rngs, dtype=None):
   if kind == 'batch':
     # momentum 0.9 in Flax is PyTorch's momentum 0.1.
-    return nnx.BatchNorm(features, momentum=0.9, epsilon=1e-5, scale_init=scale_init, rngs=rngs)
+    return nnx.BatchNorm(features, momentum=0.9, epsilon=1e-5, scale_init=scale_init,
+                         dtype=dtype, rngs=rngs)
   if kind == 'layer':  # Per-sample statistics over H, W and C, as in the WGAN-GP critic.
     return nnx.LayerNorm(features, epsilon=1e-5, reduction_axes=(-3, -2, -1), scale_init=scale_init,
-                         rngs=rngs)
+                         dtype=dtype, rngs=rngs)
   if kind == 'none':
     return None
   raise ValueError(f"Unknown norm {kind!r}; expected 'batch', 'layer' or 'none'.")
+
+
+# How kernel-4 stride-2 (transposed) convolutions are computed; all give the same function of
+# the same parameters. 'phase': G's transposed convolutions as one stride-1 convolution each
+# (jaxgan.models.phase_conv; the measured win on XLA:CPU); 'phase_all': D's strided
+# convolutions too (no faster on XLA:CPU); 'xla': lax.conv_transpose / strided lax.conv.
+CONV_IMPLS = ('phase', 'phase_all', 'xla')
+
+
+def check_conv_impl(conv_impl: str) -> None:
+  if conv_impl not in CONV_IMPLS:
+    raise ValueError(f'Unknown model.conv_impl={conv_impl!r}; expected one of {CONV_IMPLS}.')
+
+
+def phase_call(conv, x, phase_fn):
+  """Runs nnx Conv/ConvTranspose `conv` through `phase_fn`, with the layer's own dtype rules."""
+  bias = conv.bias[...] if conv.bias is not None else None
+  x, kernel, bias = conv.promote_dtype((x, conv.kernel[...], bias), dtype=conv.dtype)
+  return phase_fn(x, kernel, bias)
 
 
 def apply_norm(norm, x, train: bool):
@@ -56,22 +76,26 @@ class Upsample(nnx.Module):
   """2x upsampling: a stride-2 transposed convolution, or a conv followed by depth-to-space."""
 
   def __init__(self, cin: int, cout: int, kernel_size: int, mode: str, use_bias: bool,
-               rngs: nnx.Rngs):
+               rngs: nnx.Rngs, conv_impl: str = 'phase', dtype=None):
+    check_conv_impl(conv_impl)
     self.mode = mode
+    self.phase = mode == 'conv_transpose' and kernel_size == 4 and conv_impl != 'xla'
     k = (kernel_size, kernel_size)
     if mode == 'conv_transpose':
       # Explicit padding k - 1 - p with p = (k - 2) // 2 matches PyTorch's
       # ConvTranspose2d(k, stride=2, padding=p): H -> 2H for k = 4 (p=1) and k = 5 (with SAME).
       pad = 'SAME' if kernel_size % 2 else [(kernel_size - 1 - (kernel_size - 2) // 2,) * 2] * 2
       self.conv = nnx.ConvTranspose(cin, cout, k, strides=(2, 2), padding=pad, use_bias=use_bias,
-                                    kernel_init=conv_init, rngs=rngs)
+                                    kernel_init=conv_init, dtype=dtype, rngs=rngs)
     elif mode == 'subpixel':
       self.conv = nnx.Conv(cin, 4 * cout, (3, 3), padding='SAME', use_bias=use_bias,
-                           kernel_init=conv_init, rngs=rngs)
+                           kernel_init=conv_init, dtype=dtype, rngs=rngs)
     else:
       raise ValueError(f"Unknown g_upsample {mode!r}; expected 'conv_transpose' or 'subpixel'.")
 
   def __call__(self, x):
+    if self.phase:
+      return phase_call(self.conv, x, phase_conv.conv_transpose_k4s2)
     x = self.conv(x)
     return layers.pixel_shuffle(x, 2) if self.mode == 'subpixel' else x
 
@@ -81,22 +105,25 @@ class Generator(nnx.Module):
 
   def __init__(self, image_size: int, channels: int, z_dim: int, features: int = 64,
                input_layer: str = 'conv_transpose', upsample: str = 'conv_transpose',
-               kernel_size: int = 4, *, rngs: nnx.Rngs):
+               kernel_size: int = 4, *, rngs: nnx.Rngs, conv_impl: str = 'phase',
+               dtype=None):
     base, n = num_doublings(image_size)
     widths = [features * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 512, 256, 128, 64
     self.base, self.input_layer = base, input_layer
     if input_layer == 'conv_transpose':  # 1x1 -> base x base, as PyTorch's kernel-4 "VALID".
       self.project = nnx.ConvTranspose(z_dim, widths[0], (base, base), padding='VALID',
-                                       use_bias=False, kernel_init=conv_init, rngs=rngs)
+                                       use_bias=False, kernel_init=conv_init, dtype=dtype,
+                                       rngs=rngs)
     elif input_layer == 'linear':
       self.project = nnx.Linear(z_dim, base * base * widths[0], use_bias=False,
-                                kernel_init=conv_init, rngs=rngs)
+                                kernel_init=conv_init, dtype=dtype, rngs=rngs)
     else:
       raise ValueError(f"Unknown g_input {input_layer!r}; expected 'conv_transpose' or 'linear'.")
-    self.norms = nnx.List([make_norm('batch', w, rngs) for w in widths])
-    self.ups = nnx.List([Upsample(widths[i], widths[i + 1], kernel_size, upsample, False, rngs)
-                         for i in range(n - 1)])
-    self.to_image = Upsample(widths[-1], channels, kernel_size, upsample, False, rngs)
+    self.norms = nnx.List([make_norm('batch', w, rngs, dtype) for w in widths])
+    self.ups = nnx.List([Upsample(widths[i], widths[i + 1], kernel_size, upsample, False, rngs,
+                                  conv_impl, dtype) for i in range(n - 1)])
+    self.to_image = Upsample(widths[-1], channels, kernel_size, upsample, False, rngs, conv_impl,
+                             dtype)
 
   def __call__(self, z, train: bool = True):
     if self.input_layer == 'linear':
@@ -106,34 +133,39 @@ class Generator(nnx.Module):
     x = nnx.relu(apply_norm(self.norms[0], x, train))
     for up, norm in zip(self.ups, self.norms[1:]):
       x = nnx.relu(apply_norm(norm, up(x), train))
-    return jnp.tanh(self.to_image(x))
+    return jnp.tanh(self.to_image(x)).astype(jnp.float32)  # f32 even when computing in bf16.
 
 
 class Discriminator(nnx.Module):
   """image (B, S, S, C) -> logits (B,). No sigmoid: losses take logits."""
 
   def __init__(self, image_size: int, channels: int, features: int = 64, norm: str = 'batch',
-               kernel_size: int = 4, *, rngs: nnx.Rngs):
+               kernel_size: int = 4, *, rngs: nnx.Rngs, conv_impl: str = 'phase',
+               dtype=None):
+    check_conv_impl(conv_impl)
     base, n = num_doublings(image_size)
     widths = [features * 2 ** i for i in range(n)]  # e.g. 64, 128, 256, 512
+    self.phase = kernel_size == 4 and conv_impl == 'phase_all'
     cins = [channels] + widths[:-1]
     # PyTorch Conv2d(k=4, s=2, p=1) halves H; k=5 uses SAME.
     pad = 'SAME' if kernel_size % 2 else [((kernel_size - 1) // 2,) * 2] * 2
     use_bias = norm != 'batch'
     self.convs = nnx.List([
         nnx.Conv(cin, w, (kernel_size, kernel_size), strides=(2, 2), padding=pad,
-                 use_bias=use_bias, kernel_init=conv_init, rngs=rngs)
+                 use_bias=use_bias, kernel_init=conv_init, dtype=dtype, rngs=rngs)
         for cin, w in zip(cins, widths)])
     # No normalisation on the first block (DCGAN).
-    self.norms = nnx.List([None] + [make_norm(norm, w, rngs) for w in widths[1:]])
+    self.norms = nnx.List([None] + [make_norm(norm, w, rngs, dtype) for w in widths[1:]])
     self.to_logit = nnx.Conv(widths[-1], 1, (base, base), padding='VALID', use_bias=use_bias,
-                             kernel_init=conv_init, rngs=rngs)
+                             kernel_init=conv_init, dtype=dtype, rngs=rngs)
 
   def features(self, x, train: bool = True):
     """The last feature map (B, base, base, C), for heads added by conditional variants."""
     for conv, norm in zip(self.convs, self.norms):
-      x = nnx.leaky_relu(apply_norm(norm, conv(x), train), 0.2)
+      x = phase_call(conv, x, phase_conv.conv_k4s2) if self.phase else conv(x)
+      x = nnx.leaky_relu(apply_norm(norm, x, train), 0.2)
     return x
 
   def __call__(self, x, train: bool = True):
-    return self.to_logit(self.features(x, train)).reshape(x.shape[0])
+    logits = self.to_logit(self.features(x, train)).reshape(x.shape[0])
+    return logits.astype(jnp.float32)  # Losses in f32 even when computing in bf16.
