@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from conftest import REPO
+from testlib import REPO
 from jaxgan import models
 
 

@@ -15,7 +15,7 @@ import tensorflow_datasets as tfds
 from flax import nnx
 from PIL import Image
 
-from conftest import REPO, tiny
+from testlib import REPO, tiny
 from jaxgan import class_conditional, losses, models, sample, sharding, steps, train
 from jaxgan import state as state_lib
 from jaxgan.data import pipeline, sources

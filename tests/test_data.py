@@ -6,7 +6,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from configs import dcgan_digits, dcgan_cifar, gan_grid25
-from conftest import tiny
+from testlib import tiny
 from jaxgan.data import gaussians, pipeline, sources, transforms
 from jaxgan.data.errors import DataError
 

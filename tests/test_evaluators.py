@@ -7,7 +7,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from conftest import tiny
+from testlib import tiny
 from jaxgan import evaluate, evaluators, report, train
 from jaxgan.data import gaussians
 from jaxgan.metrics import classifier, fid, stats

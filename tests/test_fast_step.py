@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import tiny
+from testlib import tiny
 from jaxgan import benchmark, sharding, state as state_lib, steps
 from jaxgan.data.digits import digits_images
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, tiny
+from testlib import REPO, tiny
 from jaxgan import checkpoint, train
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, tiny
+from testlib import REPO, tiny
 from jaxgan import checkpoint, guards, run_record, train
 from jaxgan.data import sources
 from jaxgan.data.errors import DataError

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from conftest import REPO, tiny
+from testlib import REPO, tiny
 from configs import dcgan_digits, gan_grid25
 from jaxgan import sample, train
 

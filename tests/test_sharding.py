@@ -21,7 +21,7 @@ import jax
 import numpy as np
 import pytest
 
-from conftest import REPO
+from testlib import REPO
 from jaxgan import sample, sharding, train
 
 TOLERANCE = 1e-4

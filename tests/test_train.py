@@ -10,7 +10,7 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from conftest import tiny
+from testlib import tiny
 from jaxgan import checkpoint, train
 
 ALL_CONFIGS = ['dcgan_celeba', 'dcgan_cifar', 'wgan_cifar', 'wgan_gp_cifar', 'dcgan_anime',
