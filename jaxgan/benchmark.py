@@ -28,18 +28,24 @@ from PIL import Image
 from jaxgan import guards, sharding, state as state_lib, steps
 from jaxgan.data import pipeline, sources, transforms
 
-config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
-flags.DEFINE_integer('batch_size', 64, 'Global batch size (overrides the config).')
-flags.DEFINE_integer('steps', 5, 'Timed training steps per round.')
-flags.DEFINE_integer('warmup', 2, 'Untimed steps after compilation.')
-flags.DEFINE_integer('rounds', 3, 'Timed rounds of --steps steps, alternating JAX and PyTorch.')
-flags.DEFINE_boolean('compare_torch', False, 'Also time benchmarks/torch_reference.py.')
-flags.DEFINE_boolean('torch_compile', False, 'Wrap the PyTorch step in torch.compile.')
-flags.DEFINE_integer('pipeline_batches', 20, 'Batches timed for the input pipeline; 0: skip.')
-flags.DEFINE_integer('steps_per_call', 1, 'Training steps per dispatch (lax.scan over batches).')
-flags.DEFINE_enum('loop', 'auto', ['auto', 'scan', 'unroll'],
-                  'steps_per_call loop: a while loop (scan) or inlined (unroll); auto: unroll '
-                  'on CPU only.')
+
+def define_flags():
+  """The CLI's flags; defined only when run as a program, so that importing this module
+  (tests reuse its step builder) does not clash with other modules' absl flags."""
+  config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
+  flags.DEFINE_integer('batch_size', 64, 'Global batch size (overrides the config).')
+  flags.DEFINE_integer('steps', 5, 'Timed training steps per round.')
+  flags.DEFINE_integer('warmup', 2, 'Untimed steps after compilation.')
+  flags.DEFINE_integer('rounds', 3, 'Timed rounds of --steps steps, alternating JAX and PyTorch.')
+  flags.DEFINE_boolean('compare_torch', False, 'Also time benchmarks/torch_reference.py.')
+  flags.DEFINE_boolean('torch_compile', False, 'Wrap the PyTorch step in torch.compile.')
+  flags.DEFINE_integer('pipeline_batches', 20, 'Batches timed for the input pipeline; 0: skip.')
+  flags.DEFINE_integer('steps_per_call', 1, 'Training steps per dispatch (lax.scan over batches).')
+  flags.DEFINE_enum('loop', 'auto', ['auto', 'scan', 'unroll'],
+                    'steps_per_call loop: a while loop (scan) or inlined (unroll); auto: unroll '
+                    'on CPU only.')
+
+
 FLAGS = flags.FLAGS
 
 TORCH_REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -219,4 +225,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)
