@@ -55,14 +55,19 @@ def run(cmd, devices, timeout=600):
 
 def run_processes(workdir, steps, processes=2, devices=2):
   port = free_port()
+  # Logs go to files, not pipes: a full pipe blocks one process and the other then waits in a
+  # collective forever.
+  logs = [open(f'{workdir}.{i}.log', 'w+') for i in range(processes)]
   procs = [subprocess.Popen(
       train_cmd(workdir, steps, [f'--coordinator_address=127.0.0.1:{port}',
                                  f'--num_processes={processes}', f'--process_id={i}']),
-      cwd=REPO, env=env_with_devices(devices), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-      text=True) for i in range(processes)]
-  for p in procs:
-    _, err = p.communicate(timeout=900)
-    assert p.returncode == 0, err[-3000:]
+      cwd=REPO, env=env_with_devices(devices), stdout=log, stderr=subprocess.STDOUT)
+      for i, log in enumerate(logs)]
+  for p, log in zip(procs, logs):
+    p.wait(timeout=900)
+    log.seek(0)
+    assert p.returncode == 0, log.read()[-3000:]
+    log.close()
 
 
 def final_state(workdir):
