@@ -8,9 +8,7 @@ ones a per-class coverage histogram, and a feature space for a digits-specific F
 
 import dataclasses
 import functools
-import os
 import pathlib
-import tempfile
 
 import jax
 import jax.numpy as jnp
@@ -18,6 +16,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from jaxgan.cache import cache_dir, save_npz
 from jaxgan.data.digits import NUM_CLASSES, digits_images
 
 # Bump when the architecture, data or training recipe changes: old cache files are then ignored.
@@ -152,10 +151,6 @@ class DigitsClassifier:
     return self._apply(images, 'features')
 
 
-def cache_dir() -> pathlib.Path:
-  return pathlib.Path(os.environ.get('JAXGAN_CACHE') or '~/.cache/jaxgan').expanduser()
-
-
 def cache_path(image_size: int) -> pathlib.Path:
   return cache_dir() / f'digits_classifier_{image_size}_v{VERSION}.npz'
 
@@ -167,16 +162,7 @@ def _leaf_names(params) -> list[str]:
 
 def _save(path: pathlib.Path, params) -> None:
   # Temp file + os.replace: a reader (or a parallel test worker) never sees half a file.
-  path.parent.mkdir(parents=True, exist_ok=True)
-  arrays = dict(zip(_leaf_names(params), map(np.asarray, jax.tree.leaves(params))))
-  fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix='.tmp')
-  try:
-    with os.fdopen(fd, 'wb') as f:
-      np.savez(f, **arrays)
-    os.replace(tmp, path)
-  except BaseException:
-    os.unlink(tmp)
-    raise
+  save_npz(path, dict(zip(_leaf_names(params), map(np.asarray, jax.tree.leaves(params)))))
 
 
 def _load(path: pathlib.Path, template):

@@ -16,11 +16,11 @@ import importlib.util
 import os
 import pathlib
 import sys
-import tempfile
 
 import numpy as np
 from absl import app, flags, logging
 
+from jaxgan import cache
 from jaxgan.data import sources
 from jaxgan.metrics import features as features_lib
 from jaxgan.metrics import fid
@@ -29,7 +29,7 @@ CHUNK = 500  # Real images decoded and featurised per batch: bounded memory on a
 
 
 def cache_dir() -> pathlib.Path:
-  return pathlib.Path(os.environ.get('JAXGAN_CACHE') or '~/.cache/jaxgan').expanduser() / 'stats'
+  return cache.cache_dir() / 'stats'
 
 
 def cache_path(config, space, max_examples: int = 0) -> pathlib.Path:
@@ -69,11 +69,7 @@ def reference(config, space, max_examples: int = 0) -> dict[str, np.ndarray]:
                path)
   feats = real_features(config, space, max_examples)
   mu, sigma = fid.feature_statistics(feats)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  # Write then rename: parallel runs never read half a file.
-  with tempfile.NamedTemporaryFile(dir=path.parent, suffix='.npz', delete=False) as f:
-    np.savez(f, mu=mu, sigma=sigma, features=feats)
-  os.replace(f.name, path)
+  cache.save_npz(path, dict(mu=mu, sigma=sigma, features=feats))
   return {'mu': mu, 'sigma': sigma, 'features': feats}
 
 

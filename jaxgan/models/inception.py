@@ -15,13 +15,14 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
-import tempfile
 from collections.abc import Iterable, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+from jaxgan.cache import WeightsNotFoundError, cache_dir, save_npz
 
 WEIGHTS_URL = ('https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/'
                'pt_inception-2015-12-05-6726825d.pth')
@@ -32,10 +33,6 @@ FEATURE_DIM = 2048
 NUM_LOGITS = 1008
 
 HIGHEST = jax.lax.Precision.HIGHEST
-
-
-class WeightsNotFoundError(FileNotFoundError):
-  """The FID Inception weight file is not where we looked; the message says how to get it."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,10 +361,6 @@ def load_params(model: nnx.Module, params: Mapping[str, np.ndarray]) -> None:
   nnx.update(model, state)
 
 
-def cache_dir() -> pathlib.Path:
-  return pathlib.Path(os.environ.get('JAXGAN_CACHE', '~/.cache/jaxgan')).expanduser()
-
-
 def _read_torch_state_dict(path: pathlib.Path) -> dict[str, np.ndarray]:
   try:
     import torch  # pylint: disable=g-import-not-at-top
@@ -384,11 +377,7 @@ def _convert_to_npz(pth: pathlib.Path) -> pathlib.Path:
   npz = cache_dir() / (pth.stem + '.npz')
   if not npz.exists():
     params = convert_state_dict(_read_torch_state_dict(pth))
-    npz.parent.mkdir(parents=True, exist_ok=True)
-    # Write then rename, so concurrent evaluators never read a half-written file.
-    with tempfile.NamedTemporaryFile(dir=npz.parent, suffix='.npz', delete=False) as f:
-      np.savez(f, **params)
-    os.replace(f.name, npz)
+    save_npz(npz, params)
   return npz
 
 

@@ -30,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from jaxgan.cache import WeightsNotFoundError, cache_dir, save_npz
+
 # Channels per conv, 'M' = 2x2 max-pool; VGG19 configuration 'E', stopping at conv5_4.
 _CONFIG = (64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M',
            512, 512, 512, 512, 'M', 512, 512, 512, 512)
@@ -48,10 +50,6 @@ TORCHVISION_URL = f'https://download.pytorch.org/models/{TORCHVISION_FILE}'
 KERAS_FILE = 'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5'
 KERAS_URL = ('https://storage.googleapis.com/tensorflow/keras-applications/vgg19/'
              + KERAS_FILE)
-
-
-class WeightsNotFoundError(FileNotFoundError):
-  """Pretrained weights are not on disk; the message says what to download and where."""
 
 
 class Normalization(nnx.Variable):
@@ -160,10 +158,6 @@ def convert_keras_vgg19(weights: Mapping[str, np.ndarray]) -> dict[str, np.ndarr
 
 # ---------------------------------------------------------------- files and the cache
 
-def cache_dir() -> pathlib.Path:
-  return pathlib.Path(os.environ.get('JAXGAN_CACHE', '~/.cache/jaxgan')).expanduser()
-
-
 def _read_torch(path: pathlib.Path) -> dict[str, np.ndarray]:
   try:
     import torch  # pylint: disable=g-import-not-at-top
@@ -190,15 +184,6 @@ def _convert_file(path: pathlib.Path) -> dict[str, np.ndarray]:
   if path.suffix == '.h5':
     return convert_keras_vgg19(_read_h5(path))
   return convert_torchvision_vgg19(_read_torch(path))
-
-
-def _save_npz(params: Mapping[str, np.ndarray], target: pathlib.Path) -> None:
-  """Writes atomically so a crashed or concurrent conversion never leaves half a file."""
-  target.parent.mkdir(parents=True, exist_ok=True)
-  tmp = target.with_name(f'{target.name}.{os.getpid()}.tmp')
-  with open(tmp, 'wb') as f:
-    np.savez(f, **params)
-  os.replace(tmp, target)
 
 
 def load_vgg19_params(path: str | os.PathLike | None = None) -> dict[str, np.ndarray]:
@@ -232,7 +217,7 @@ def load_vgg19_params(path: str | os.PathLike | None = None) -> dict[str, np.nda
         f'or in {cache}.')
   params = _convert_file(path)
   try:
-    _save_npz(params, converted)
+    save_npz(converted, params)
   except OSError:  # a read-only cache only costs a re-conversion next time
     pass
   return params
