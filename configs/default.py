@@ -84,6 +84,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.optim.b2 = 0.999
   c.optim.n_critic = 1  # D updates per G update, each on its own real batch.
   c.optim.lr_scale = 1.0  # Multiplies both learning rates; each rollback lowers it (saved).
+  # 'constant', or 'linear': from step decay_start, both rates fall linearly to 0 at num_steps
+  # (WGAN-GP's CIFAR recipe decays from step 0). Fixed for a run: it shapes the optimizer state.
+  c.optim.lr_schedule = 'constant'
+  c.optim.decay_start = 0
 
   c.data = ml_collections.ConfigDict()
   c.data.name = 'digits'  # See jaxgan.data.DATASETS.

@@ -48,7 +48,26 @@ def apply(graph: nnx.GraphDef, params: Pytree, stats: Pytree, *args, **kwargs):
   return out, nnx.to_pure_dict(nnx.state(module, nnx.BatchStat))
 
 
-def make_optimizer(optim: ml_collections.ConfigDict, lr: float) -> optax.GradientTransformation:
+def learning_rate(config: ml_collections.ConfigDict, lr: float, updates_per_step: int = 1):
+  """`lr` times optim.lr_scale, constant or decayed linearly to 0 by the last step.
+
+  Optax counts optimizer updates: D makes `updates_per_step` (n_critic) of them per step.
+  """
+  optim = config.optim
+  lr = lr * optim.lr_scale  # Lowered by non-finite rollbacks.
+  if optim.lr_schedule == 'constant':
+    return lr
+  if optim.lr_schedule == 'linear':
+    start = optim.decay_start
+    if not 0 <= start < config.num_steps:
+      raise ValueError(f'optim.decay_start={start} must lie in [0, num_steps={config.num_steps}).')
+    return optax.linear_schedule(lr, 0.0, (config.num_steps - start) * updates_per_step,
+                                 transition_begin=start * updates_per_step)
+  raise ValueError(f"Unknown optim.lr_schedule={optim.lr_schedule!r}; valid: ['constant', "
+                   f"'linear'].")
+
+
+def make_optimizer(optim: ml_collections.ConfigDict, lr) -> optax.GradientTransformation:
   if optim.name == 'adam':
     return optax.adam(lr, b1=optim.b1, b2=optim.b2)
   if optim.name == 'rmsprop':  # PyTorch's RMSprop defaults, as WGAN used (no momentum).
@@ -65,9 +84,9 @@ def init_keys(seed: int):
 def create(config: ml_collections.ConfigDict):
   """Returns (gan, init_fn) where init_fn() -> GANState can be traced (jit / eval_shape)."""
   init_key, train_key = init_keys(config.seed)
-  lr_scale = config.optim.get('lr_scale', 1.0)  # Lowered by non-finite rollbacks.
-  g_tx = make_optimizer(config.optim, config.optim.g_lr * lr_scale)
-  d_tx = make_optimizer(config.optim, config.optim.d_lr * lr_scale)
+  g_tx = make_optimizer(config.optim, learning_rate(config, config.optim.g_lr))
+  d_tx = make_optimizer(config.optim, learning_rate(config, config.optim.d_lr,
+                                                    config.optim.n_critic))
   # The graphs are static; building the models abstractly gets them without allocating.
   g, d = nnx.eval_shape(lambda: models.build_models(config.model, nnx.Rngs(0)))
   gan = GAN(split(g)[0], split(d)[0], g_tx, d_tx)
