@@ -3,15 +3,17 @@
   python -m jaxgan.main --config=configs/wgan_gp_cifar.py --workdir=runs/wgan_gp_cifar
 
 With no flags it runs the embedded quick start, configs/dcgan_digits.py, in runs/dcgan_digits.
+A finished run also gets <workdir>/report.md (python -m jaxgan.report rewrites it at any time).
 """
 
 import logging as logging_std
 import os
 
+import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import sharding, train, user_errors
+from jaxgan import report, sharding, train, user_errors
 from jaxgan.sr import train as sr_train
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -55,6 +57,8 @@ def main(argv):
     raise app.UsageError(f'Unknown config.task={task!r}; valid tasks: {sorted(TRAINERS)}.')
   with user_errors.reported():  # Known errors: one line on stderr and exit 1.
     TRAINERS[task](config, workdir)
+  if jax.process_index() == 0:  # The run at a glance: losses, eval metrics, samples.
+    logging.info('Wrote %s', report.write_report(workdir))
 
 
 if __name__ == '__main__':

@@ -118,9 +118,12 @@ def test_sigterm_saves_and_the_resumed_run_equals_a_straight_run(tmp_path):
   stopped = int(message.split('after step ')[1].split(';')[0])
   assert 3 <= stopped < steps
   assert checkpoint.Checkpointer(workdir, 3).latest_step() == stopped
+  assert not os.path.exists(os.path.join(workdir, 'report.md'))  # Written by finished runs.
   resumed = start_cli(workdir, tmp_path / 'cache', steps)
   err = resumed.communicate(timeout=300)[1]
   assert resumed.returncode == 0, err[-2000:]
+  with open(os.path.join(workdir, 'report.md')) as f:
+    assert '![losses](report/losses.png)' in f.read()
   config = digits_config(steps)
   config.log_every = 1
   train.train_and_evaluate(config, straight)
