@@ -47,10 +47,11 @@ def get_config() -> ml_collections.ConfigDict:
   c.model.g_kernel_size = 4
   c.model.d_kernel_size = 4
   c.model.d_norm = 'batch'  # 'batch', 'layer' or 'none' (critics of WGAN-GP have no BatchNorm).
-  # Kernel-4 stride-2 (transposed) convolutions: 'phase' computes G's as stride-1 convolutions
-  # (same parameters, same function, faster), 'phase_all' D's too, 'xla' as lax.conv_transpose
-  # and strided lax.conv. See jaxgan/models/phase_conv.py.
-  c.model.conv_impl = 'phase'
+  # Kernel-4 stride-2 (transposed) convolutions, all the same function of the same parameters:
+  # 'fast' (phase-form G, hand-written derivatives of every order), 'phase' (G's as stride-1
+  # convolutions, autodiff), 'phase_all' (D's too), 'xla' (lax.conv_transpose and strided
+  # lax.conv). See jaxgan/models/dcgan.py and jaxgan/models/phase_conv.py.
+  c.model.conv_impl = 'fast'
   # Compute dtype of the DCGAN layers: 'bfloat16' runs convolutions and norms in bf16 with f32
   # parameters, optimizer and losses (for GPU/TPU; XLA:CPU has no fast bf16 convolutions).
   c.model.dtype = 'float32'

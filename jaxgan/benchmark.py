@@ -25,7 +25,7 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image
 
-from jaxgan import guards, sharding, state as state_lib, steps
+from jaxgan import guards, models, sharding, state as state_lib, steps
 from jaxgan.data import pipeline, sources, transforms
 
 
@@ -182,7 +182,7 @@ def run(config: ml_collections.ConfigDict, num_steps: int, warmup: int, compare_
                 batch_size=config.batch_size, image_size=config.model.image_size,
                 n_critic=config.optim.n_critic, steps=num_steps, rounds=rounds,
                 steps_per_call=steps_per_call,
-                conv_impl=config.model.get('conv_impl', 'phase'),
+                conv_impl=models.conv_impl(config.model),
                 dtype=config.model.get('dtype', 'float32'))
   run_jax, finite, facts = make_jax_runner(config, steps_per_call, unroll)
   result |= facts

@@ -19,7 +19,7 @@ def build_dcgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
 
 
 def conv_impl(m: ml_collections.ConfigDict) -> str:
-  return m.get('conv_impl', 'phase')  # Configs saved before the field existed lack it.
+  return m.get('conv_impl', 'phase')  # Configs saved before the field existed: as they ran.
 
 
 # model.dtype -> the dtype layers compute in (None: their default, float32). Params stay f32.

@@ -53,11 +53,21 @@ def test_strided_conv_matches_flax(shape):
   np.testing.assert_allclose(phase_conv.conv_k4s2(x, kernel, bias), layer(x), atol=1e-5)
 
 
+def xla_conv_transpose(x, k):
+  return jax.lax.conv_transpose(x, k, (2, 2), [(2, 2), (2, 2)],
+                                dimension_numbers=phase_conv.DIMENSIONS)
+
+
+def xla_conv(x, k):
+  return jax.lax.conv_general_dilated(x, k, (2, 2), [(1, 1), (1, 1)],
+                                      dimension_numbers=phase_conv.DIMENSIONS)
+
+
 @pytest.mark.parametrize('fn, reference', [
-    (phase_conv.conv_transpose_k4s2, lambda x, k: jax.lax.conv_transpose(
-        x, k, (2, 2), [(2, 2), (2, 2)], dimension_numbers=phase_conv.DIMENSIONS)),
-    (phase_conv.conv_k4s2, lambda x, k: jax.lax.conv_general_dilated(
-        x, k, (2, 2), [(1, 1), (1, 1)], dimension_numbers=phase_conv.DIMENSIONS)),
+    (phase_conv.conv_transpose_k4s2, xla_conv_transpose),
+    (phase_conv.conv_k4s2, xla_conv),
+    (phase_conv.fast_conv_transpose_k4s2, xla_conv_transpose),
+    (phase_conv.fast_conv_k4s2, xla_conv),
 ])
 def test_gradients_match(fn, reference):
   x, kernel = random((2, 4, 6, 3), 6), random((4, 4, 3, 5), 7)
@@ -68,23 +78,49 @@ def test_gradients_match(fn, reference):
     np.testing.assert_allclose(fast, ref, atol=1e-4)
 
 
+@pytest.mark.parametrize('fn, reference', [
+    (phase_conv.fast_conv_transpose_k4s2, xla_conv_transpose),
+    (phase_conv.fast_conv_k4s2, xla_conv),
+])
+def test_hand_written_derivatives_match_autodiff_at_second_and_third_order(fn, reference):
+  """The WGAN-GP penalty differentiates the input gradient again; every order must agree."""
+  x, kernel = random((2, 4, 6, 3), 10), random((4, 4, 3, 5), 11)
+  weights = random(reference(x, kernel).shape, 12)
+
+  def penalty(f, x, k):  # ||d/dx sum(weights * f(x, k)^2)||^2, as a gradient penalty.
+    return jnp.sum(jax.grad(lambda x: jnp.sum(weights * f(x, k) ** 2))(x) ** 2)
+  second = [jax.grad(lambda x, k: penalty(f, x, k), (0, 1))(x, kernel) for f in (fn, reference)]
+  third = [jax.grad(lambda k: jnp.sum(jax.grad(lambda x: penalty(f, x, k))(x) ** 2))(kernel)
+           for f in (fn, reference)]
+  for fast, ref in zip(jax.tree.leaves(second[0] + (third[0],)),
+                       jax.tree.leaves(second[1] + (third[1],))):
+    np.testing.assert_allclose(fast, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
+def test_weight_grad_is_the_kernel_gradient_of_the_strided_conv():
+  x, g = random((3, 6, 4, 2), 13), random((3, 3, 2, 5), 14)
+  expected = jax.grad(lambda k: jnp.sum(g * xla_conv(x, k)))(jnp.zeros((4, 4, 2, 5)))
+  np.testing.assert_allclose(phase_conv.weight_grad(x, g), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_odd_sizes_and_kernels_are_refused():
   with pytest.raises(ValueError, match='even height and width'):
     phase_conv.conv_k4s2(jnp.zeros((1, 5, 4, 1)), jnp.zeros((4, 4, 1, 1)))
   with pytest.raises(ValueError, match='4x4 kernel'):
     phase_conv.conv_transpose_k4s2(jnp.zeros((1, 4, 4, 1)), jnp.zeros((5, 5, 1, 1)))
   with pytest.raises(ValueError, match='model.conv_impl'):
-    dcgan.Discriminator(16, 1, 4, conv_impl='fast', rngs=nnx.Rngs(0))
+    dcgan.Discriminator(16, 1, 4, conv_impl='fastest', rngs=nnx.Rngs(0))
 
 
+@pytest.mark.parametrize('impl', ['phase_all', 'fast'])
 @pytest.mark.parametrize('norm', ['batch', 'layer'])
-def test_dcgan_phase_all_equals_xla_with_the_same_parameters(norm):
+def test_dcgan_fast_impls_equal_xla_with_the_same_parameters(norm, impl):
   """Same parameter tree, same outputs and gradients: a checkpoint works with either impl."""
   def build(impl):
     g = dcgan.Generator(16, 3, 8, 4, rngs=nnx.Rngs(0), conv_impl=impl)
     d = dcgan.Discriminator(16, 3, 4, norm, rngs=nnx.Rngs(1), conv_impl=impl)
     return state_lib.split(g), state_lib.split(d)
-  (g_graph, g_params, g_stats), (d_graph, d_params, d_stats) = build('phase_all')
+  (g_graph, g_params, g_stats), (d_graph, d_params, d_stats) = build(impl)
   (g_ref, g_params_ref, _), (d_ref, d_params_ref, _) = build('xla')
   assert jax.tree.structure(g_params) == jax.tree.structure(g_params_ref)
   assert jax.tree.structure(d_params) == jax.tree.structure(d_params_ref)
