@@ -22,6 +22,7 @@ def get_config():
   c.model.scale = 4  # 2, 4 or 8.
   c.model.num_blocks = 16  # Residual blocks of the generator (paper: 16).
   c.model.g_features = 64
+  c.model.g_norm = 'batch'  # Generator BatchNorm (paper) or 'none' (EDSR).
   c.model.d_features = 64
   c.model.d_pool = 'flatten'  # 'flatten' (paper; fixes the D input to image_size) or 'mean'.
   c.model.ema_decay = 0.0  # Unused by SR (kept from default for a uniform config).

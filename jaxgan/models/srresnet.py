@@ -30,6 +30,17 @@ def _batch_norm(features: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
   return nnx.BatchNorm(features, momentum=0.9, epsilon=1e-5, rngs=rngs)
 
 
+def _generator_norm(norm: str, features: int, rngs: nnx.Rngs) -> nnx.BatchNorm | None:
+  """The paper's BatchNorm, or none (EDSR, Lim et al. 2017: better PSNR, no train/test gap)."""
+  if norm not in ('batch', 'none'):
+    raise ValueError(f"The SRResNet norm must be 'batch' or 'none', got {norm!r}")
+  return _batch_norm(features, rngs) if norm == 'batch' else None
+
+
+def _normalize(bn: nnx.BatchNorm | None, x: jax.Array, train: bool) -> jax.Array:
+  return x if bn is None else bn(x, use_running_average=not train)
+
+
 class PReLU(nnx.Module):
   """Parametric ReLU with one learned negative slope per channel (He et al. 2015)."""
 
@@ -43,23 +54,31 @@ class PReLU(nnx.Module):
 class ResidualBlock(nnx.Module):
   """conv3x3-BN-PReLU-conv3x3-BN plus identity skip."""
 
-  def __init__(self, features: int, *, rngs: nnx.Rngs):
+  def __init__(self, features: int, norm: str = 'batch', *, rngs: nnx.Rngs):
     self.conv1 = _conv(features, features, 3, rngs=rngs)
-    self.bn1 = _batch_norm(features, rngs)
+    self.bn1 = _generator_norm(norm, features, rngs)
     self.act = PReLU(features)
     self.conv2 = _conv(features, features, 3, rngs=rngs)
-    self.bn2 = _batch_norm(features, rngs)
+    self.bn2 = _generator_norm(norm, features, rngs)
 
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    y = self.act(self.bn1(self.conv1(x), use_running_average=not train))
-    return x + self.bn2(self.conv2(y), use_running_average=not train)
+    y = self.act(_normalize(self.bn1, self.conv1(x), train))
+    return x + _normalize(self.bn2, self.conv2(y), train)
 
 
 class Upsample2x(nnx.Module):
-  """Sub-pixel convolution (Shi et al. 2016): conv to 4x channels, pixel shuffle, PReLU."""
+  """Sub-pixel convolution (Shi et al. 2016): conv to 4x channels, pixel shuffle, PReLU.
+
+  ICNR initialisation (Aitken et al. 2017): the 4 sub-pixel filters of each output channel
+  start equal, so the initial upsampling is nearest-neighbour of a convolution, free of the
+  checkerboard artefacts a random sub-pixel init leaves (and an adversarial loss amplifies).
+  """
 
   def __init__(self, features: int, *, rngs: nnx.Rngs):
     self.conv = _conv(features, 4 * features, 3, rngs=rngs)
+    # pixel_shuffle reads channel c * 4 + s as sub-pixel s of channel c.
+    kernel = self.conv.kernel[...]
+    self.conv.kernel.set_value(jnp.repeat(kernel[..., :features], 4, axis=-1))
     self.act = PReLU(features)
 
   def __call__(self, x: jax.Array) -> jax.Array:
@@ -70,15 +89,16 @@ class SRResNet(nnx.Module):
   """The SRGAN generator: LR (N, h, w, C) in [0, 1] -> SR (N, h*scale, w*scale, C) ~ [-1, 1]."""
 
   def __init__(self, scale: int = 4, num_blocks: int = 16, features: int = 64,
-               channels: int = 3, *, rngs: nnx.Rngs):
+               channels: int = 3, norm: str = 'batch', *, rngs: nnx.Rngs):
     if scale not in (2, 4, 8):
       raise ValueError(f'scale must be 2, 4 or 8, got {scale}')
     self.scale = scale
     self.head = _conv(channels, features, 9, rngs=rngs)
     self.head_act = PReLU(features)
-    self.blocks = nnx.List([ResidualBlock(features, rngs=rngs) for _ in range(num_blocks)])
+    self.blocks = nnx.List(
+        [ResidualBlock(features, norm, rngs=rngs) for _ in range(num_blocks)])
     self.trunk_conv = _conv(features, features, 3, rngs=rngs)
-    self.trunk_bn = _batch_norm(features, rngs)
+    self.trunk_bn = _generator_norm(norm, features, rngs)
     self.upsample = nnx.List(
         [Upsample2x(features, rngs=rngs) for _ in range(int(math.log2(scale)))])
     self.tail = _conv(features, channels, 9, rngs=rngs)
@@ -88,7 +108,7 @@ class SRResNet(nnx.Module):
     y = x
     for block in self.blocks:
       y = block(y, train)
-    x = x + self.trunk_bn(self.trunk_conv(y), use_running_average=not train)
+    x = x + _normalize(self.trunk_bn, self.trunk_conv(y), train)
     for up in self.upsample:
       x = up(x)
     return self.tail(x)

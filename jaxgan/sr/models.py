@@ -21,11 +21,11 @@ from jaxgan.models.srresnet import SRResNet
 class BicubicSkipSRResNet(nnx.Module):
   """LR (N, h, w, C) in [0, 1] -> bicubic(LR) in [-1, 1] + SRResNet(LR)."""
 
-  def __init__(self, scale: int, num_blocks: int, features: int, channels: int, *,
-               rngs: nnx.Rngs):
+  def __init__(self, scale: int, num_blocks: int, features: int, channels: int,
+               norm: str = 'batch', *, rngs: nnx.Rngs):
     self.scale = scale
     self.body = SRResNet(scale=scale, num_blocks=num_blocks, features=features,
-                         channels=channels, rngs=rngs)
+                         channels=channels, norm=norm, rngs=rngs)
     self.body.tail.kernel.set_value(jnp.zeros_like(self.body.tail.kernel[...]))
 
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
@@ -36,11 +36,12 @@ class BicubicSkipSRResNet(nnx.Module):
 
 def srresnet(m: ml_collections.ConfigDict, rngs: nnx.Rngs) -> nnx.Module:
   return SRResNet(scale=m.scale, num_blocks=m.num_blocks, features=m.g_features,
-                  channels=m.channels, rngs=rngs)
+                  channels=m.channels, norm=m.g_norm, rngs=rngs)
 
 
 def srresnet_bicubic_skip(m: ml_collections.ConfigDict, rngs: nnx.Rngs) -> nnx.Module:
-  return BicubicSkipSRResNet(m.scale, m.num_blocks, m.g_features, m.channels, rngs=rngs)
+  return BicubicSkipSRResNet(m.scale, m.num_blocks, m.g_features, m.channels, m.g_norm,
+                             rngs=rngs)
 
 
 GENERATORS: dict[str, Callable[[ml_collections.ConfigDict, nnx.Rngs], nnx.Module]] = {

@@ -117,3 +117,28 @@ def test_discriminator_paper_size():
 def test_discriminator_flatten_needs_a_valid_size():
   with pytest.raises(ValueError):
     SRGANDiscriminator(features=4, input_size=30, rngs=_rngs())
+
+
+def test_icnr_init_upsamples_without_checkerboard():
+  # Each 2x2 block of a freshly initialised sub-pixel stage holds one value: nearest-neighbour
+  # upsampling of a convolution, which is what ICNR (Aitken et al. 2017) promises.
+  from jaxgan.models.srresnet import Upsample2x
+  up = Upsample2x(6, rngs=_rngs())
+  x = jnp.asarray(np.random.default_rng(0).normal(size=(2, 5, 7, 6)), jnp.float32)
+  y = np.asarray(up(x))
+  assert y.shape == (2, 10, 14, 6)
+  block = y.reshape(2, 5, 2, 7, 2, 6)
+  np.testing.assert_allclose(block, np.broadcast_to(block[:, :, :1, :, :1], block.shape))
+  assert np.std(y) > 0
+
+
+def test_generator_without_batchnorm_has_no_statistics_and_same_shapes():
+  plain = SRResNet(scale=4, num_blocks=2, features=8, norm='none', rngs=_rngs())
+  assert not jax.tree.leaves(nnx.state(plain, nnx.BatchStat))
+  assert jax.tree.leaves(nnx.state(SRResNet(scale=4, num_blocks=2, features=8, rngs=_rngs()),
+                                   nnx.BatchStat))
+  x = jnp.zeros((1, 6, 6, 3))
+  np.testing.assert_array_equal(plain(x, train=True), plain(x, train=False))
+  assert plain(x, train=False).shape == (1, 24, 24, 3)
+  with pytest.raises(ValueError, match="'batch' or 'none'"):
+    SRResNet(norm='layer', rngs=_rngs())
