@@ -4,7 +4,10 @@ Only images that ship inside the scikit-image wheel are used (the others need po
 download). `cat` is left out because it is the same picture as `chelsea`, which would leak
 the evaluation set into training; `colorwheel` and `logo` are synthetic. Training crops come
 from the remaining natural RGB photos; `astronaut`, `chelsea` and `coffee` are held out for
-evaluation (the usual Set5-like role).
+evaluation (the usual Set5-like role). The bundled greyscale photographs (camera, brick,
+grass, gravel, moon, coins) join the training set as three equal channels: they add the fine
+natural texture (fur-like grass, gravel, brick) that a 4x upscaler must learn, and SR is
+scored on the luma channel anyway. `clock_motion` is motion-blurred, `text`/`page` are scans.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import skimage.data
 
 from jaxgan.data.imresize import bicubic_downsample
 
-TRAIN_NAMES = ('rocket', 'motorcycle', 'immunohistochemistry', 'retina', 'hubble_deep_field')
+TRAIN_NAMES = ('rocket', 'motorcycle', 'immunohistochemistry', 'retina', 'hubble_deep_field',
+               'camera', 'brick', 'grass', 'gravel', 'moon', 'coins')
 EVAL_NAMES = ('astronaut', 'chelsea', 'coffee')
 
 
@@ -32,6 +36,8 @@ def _load(name: str) -> np.ndarray:
     image = skimage.data.stereo_motorcycle()[0]  # left view; the right one is near-identical
   else:
     image = getattr(skimage.data, name)()
+  if image.ndim == 2:  # greyscale: three equal channels
+    image = np.repeat(image[..., None], 3, axis=-1)
   image = np.ascontiguousarray(image[..., :3], dtype=np.uint8)
   image.setflags(write=False)  # cached and shared between callers
   return image
