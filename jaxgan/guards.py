@@ -103,13 +103,26 @@ class Guard:
       return None
     return report
 
+  def check_or_stop(self, finish) -> None:
+    """check() at a sync point; before raising (fail, rollback) runs `finish`, which flushes
+    the writers and waits for the last good checkpoint, which may still be writing."""
+    try:
+      report = self.check()
+    except NonFiniteError:
+      finish()
+      raise
+    if report:
+      finish()
+      raise RollbackRequested(report)
+
   def poison(self, step: int, batch: dict, debug_nan_step: int) -> dict:
-    """Test hook: NaN real images at `debug_nan_step`, once per run (a transient fault)."""
+    """Test hook: NaN images at `debug_nan_step`, once per run (a transient fault)."""
     if step != debug_nan_step or step in self.poisoned:
       return batch
     self.poisoned.add(step)
     logging.warning('debug_nan_step=%d: feeding NaN images.', step)
-    return dict(batch, image=np.full_like(batch['image'], np.nan))
+    return {k: np.full_like(v, np.nan) if np.issubdtype(np.asarray(v).dtype, np.floating)
+            else v for k, v in batch.items()}
 
 
 def reduced_lr(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:

@@ -71,12 +71,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   SIGTERM/SIGINT save a checkpoint and raise preemption.Preempted; a non-finite step under
   nonfinite='rollback' restarts from the last checkpoint with lower learning rates.
   """
+  return with_recovery(train_run, config, workdir)
+
+
+def with_recovery(run, config: ml_collections.ConfigDict, workdir: str):
+  """`run(config, workdir, stop, poisoned)` under signal handling and non-finite rollbacks."""
   guards.check_policy(config.nonfinite)
   poisoned = set()  # debug_nan_step fires once per call, not again after a rollback.
   with preemption.StopSignal() as stop:
     while True:
       try:
-        return train_run(config, workdir, stop, poisoned)
+        return run(config, workdir, stop, poisoned)
       except guards.RollbackRequested as rollback:
         config = guards.reduced_lr(config)
         logging.warning('Rolling back to the last checkpoint (%s); lr_scale is now %g.',
@@ -137,16 +142,6 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
     ckpt.close()
     evaluation.close()
 
-  def check_finite():  # At sync points only; raises for 'fail', 'rollback'.
-    try:
-      report = guard.check()
-    except guards.NonFiniteError:
-      finish()  # The last good checkpoint may still be writing.
-      raise
-    if report:
-      finish()
-      raise guards.RollbackRequested(report)
-
   guard = guards.Guard(config.nonfinite, poisoned)
   summed, count = None, 0
   for step in range(start_step + 1, config.num_steps + 1):
@@ -159,7 +154,7 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
     for hook in hooks:
       hook(step)
     if step % config.log_every == 0 or step == config.num_steps:
-      check_finite()
+      guard.check_or_stop(finish)
       writer.write_scalars(step, {f'train_{k}': float(v) / count
                                   for k, v in jax.device_get(summed).items()})
       summed, count = None, 0
@@ -174,7 +169,7 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
     evaluation(step, state, iterator.get_state, writer)
     stopping = stop.requested(sync_point=step % config.log_every == 0)
     if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
-      check_finite()  # Never save a non-finite state.
+      guard.check_or_stop(finish)  # Never save a non-finite state.
       save(step, force=stopping)
     if stopping:
       finish()

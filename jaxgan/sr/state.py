@@ -50,6 +50,7 @@ def make_optimizer(optim: ml_collections.ConfigDict, lr: float) -> optax.Gradien
   """Adam; SRGAN drops the learning rate 10x after `lr_drop_step` updates (0: never)."""
   if optim.name != 'adam':
     raise ValueError(f"optim.name={optim.name!r}: SR training supports 'adam' only.")
+  lr = lr * optim.lr_scale  # Lowered by non-finite rollbacks.
   schedule = (optax.piecewise_constant_schedule(lr, {optim.lr_drop_step: 0.1})
               if optim.lr_drop_step else lr)
   return optax.adam(schedule, b1=optim.b1, b2=optim.b2)

@@ -19,8 +19,8 @@ from clu import metric_writers, periodic_actions
 from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import checkpoint, images, sharding
-from jaxgan.train import flatten, write_config
+from jaxgan import checkpoint, guards, images, preemption, run_record, sharding
+from jaxgan.train import flatten, with_recovery, write_config
 from jaxgan.models import vgg as vgg_lib
 from jaxgan.sr import data, evaluate, state as state_lib, steps
 from jaxgan.data.imresize import bicubic_downsample, modcrop
@@ -104,12 +104,23 @@ def final_report(config, workdir, writer, step, upscalers: dict) -> list[dict]:
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
-  """Trains the SR `config` in `workdir`, resuming from its latest checkpoint."""
+  """Trains the SR `config` in `workdir`, resuming from its latest checkpoint.
+
+  As the GAN loop: the config is checked against the checkpoint's, SIGTERM/SIGINT save and
+  raise preemption.Preempted, and config.nonfinite handles a NaN/Inf loss or gradient.
+  """
+  return with_recovery(train_run, config, workdir)
+
+
+def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.StopSignal,
+              poisoned: set[int]):
   os.makedirs(workdir, exist_ok=True)
   is_main = jax.process_index() == 0
   mesh = sharding.make_mesh(config)
   sharding.check_batch_size(config.batch_size, mesh)
   check_init_from(config)
+  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, cleanup_tmp=True)
+  config = run_record.resume_config(config, ckpt, workdir)  # Refuses model/data changes.
   if is_main:
     write_config(workdir, config)
 
@@ -121,7 +132,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   models, abstract_state, init = build_state(config, mesh)
   vgg_graph, vgg_state = load_vgg(config)
   init_upscalers = {}
-  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
   if ckpt.latest_step() is not None:
     state, data_state = ckpt.restore(abstract_state)
     iterator.set_state(data_state)
@@ -138,12 +148,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
                             g_stats=jax.tree.map(jnp.copy, init_state.g_stats))
       logging.info('Generator initialised from %s.', config.sr.init_from)
   start_step = int(state.step)
+  if is_main:
+    run_record.write_run_info(workdir, start_step)
 
   batch_sharding = NamedSharding(mesh, P('data'))
+  sr_step = steps.make_train_step(config, models, vgg_graph)
   train_step = jax.jit(
-      steps.make_train_step(config, models, vgg_graph),
-      in_shardings=(jax.tree.map(lambda a: a.sharding, abstract_state), batch_sharding,
-                    sharding.replicated(mesh)),
+      guards.guarded(lambda state, inputs: sr_step(state, *inputs), config.nonfinite),
+      in_shardings=(jax.tree.map(lambda a: a.sharding, abstract_state),
+                    (batch_sharding, sharding.replicated(mesh))),
       donate_argnums=0)
 
   writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
@@ -151,16 +164,25 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
     writer.write_hparams(flatten(config))
   hooks = [periodic_actions.ReportProgress(num_train_steps=config.num_steps, writer=writer)]
 
+  def finish():
+    writer.flush()
+    ckpt.wait()
+    ckpt.close()
+
+  guard = guards.Guard(config.nonfinite, poisoned)
   summed, count = None, 0
   for step in range(start_step + 1, config.num_steps + 1):
+    batch = guard.poison(step, next(iterator), config.debug_nan_step)
     batch = {k: jax.make_array_from_process_local_data(batch_sharding, np.asarray(v))
-             for k, v in next(iterator).items()}
-    state, metrics = train_step(state, batch, vgg_state)
+             for k, v in batch.items()}
+    state, metrics = train_step(state, (batch, vgg_state))
+    metrics = guard.observe(step, metrics)  # Pops the non-finite flags.
     summed = metrics if summed is None else jax.tree.map(jnp.add, summed, metrics)
     count += 1
     for hook in hooks:
       hook(step)
     if step % config.log_every == 0 or step == config.num_steps:
+      guard.check_or_stop(finish)
       writer.write_scalars(step, {f'train_{k}': float(v) / count
                                   for k, v in jax.device_get(summed).items()})
       summed, count = None, 0
@@ -170,13 +192,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
                                       config.model.scale)
       writer.write_scalars(step, {f'eval_{r["method"]}_psnr_{r["image"]}': r['psnr']
                                   for r in rows})
-    if step % config.checkpoint_every == 0 or step == config.num_steps:
-      ckpt.save(step, state, iterator.get_state(), config)
+    stopping = stop.requested(sync_point=step % config.log_every == 0)
+    if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
+      guard.check_or_stop(finish)  # Never save a non-finite state.
+      ckpt.save(step, state, iterator.get_state(), config, force=stopping)
+    if stopping:
+      finish()
+      raise preemption.Preempted(stop.signum, step, ckpt.directory)
   if is_main and config.sr.eval_photos:
     upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
     final_report(config, workdir, writer, config.num_steps,
                  init_upscalers | {config.name: upscaler})
-  writer.flush()
-  ckpt.wait()
-  ckpt.close()
+  finish()
   return state

@@ -152,3 +152,43 @@ def test_short_srresnet_photos_run_beats_bicubic(tmp_path):
   astronaut = [p for p in evaluate.photo_images() if p[0] == 'astronaut']
   bicubic, model = evaluate.evaluate_images(astronaut, {'model': upscaler}, 4)
   assert model['psnr'] > bicubic['psnr'] + 0.3, (model, bicubic)
+
+
+def test_resuming_with_another_model_is_refused(tiny_srresnet_run, tmp_path):
+  import shutil
+  from jaxgan import run_record
+  _, workdir = tiny_srresnet_run
+  copy = str(tmp_path / 'copy')
+  shutil.copytree(workdir, copy)
+  config = tiny_sr('srresnet_photos')
+  config.model.num_blocks = 2
+  with pytest.raises(run_record.ConfigChangeError, match='model.num_blocks: 1 -> 2'):
+    train.train_and_evaluate(config, copy)
+
+
+def test_nan_batch_fails_naming_the_step_or_is_skipped(tmp_path):
+  from jaxgan import guards
+  config = tiny_sr('srresnet_photos', steps=3)
+  config.debug_nan_step = 2
+  with pytest.raises(guards.NonFiniteError, match='at step 2'):
+    train.train_and_evaluate(config, str(tmp_path / 'fail'))
+  # Nothing non-finite was saved: the only checkpoint would have been step 3.
+  assert checkpoint.Checkpointer(str(tmp_path / 'fail'), 1).latest_step() is None
+  config.nonfinite = 'skip'
+  state = train.train_and_evaluate(config, str(tmp_path / 'skip'))
+  assert int(state.step) == 3
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(state.g_params))
+
+
+def test_a_stop_signal_saves_and_resuming_finishes(tmp_path, monkeypatch):
+  import signal
+  from jaxgan import preemption
+  config, workdir = tiny_sr('srresnet_photos', steps=4), str(tmp_path / 'run')
+  config.checkpoint_every = 4
+  stop = preemption.StopSignal()
+  stop.signum = signal.SIGTERM  # As if the signal arrived during the first step.
+  with pytest.raises(preemption.Preempted, match='after step 1'):
+    train.train_run(config, workdir, stop, set())
+  assert checkpoint.Checkpointer(workdir, 1).latest_step() == 1
+  state = train.train_and_evaluate(config, workdir)
+  assert int(state.step) == 4
