@@ -181,3 +181,63 @@ def test_mode_coverage_during_a_short_grid25_run(workdir):
   good = dist.min(1) <= 3 * std
   assert modes[-1][1] == len(set(dist.argmin(1)[good]))
   assert read_scalars(workdir, 'eval_high_quality')[-1][1] == pytest.approx(good.mean())
+
+
+@pytest.mark.slow
+def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cache):
+  """fid, kid and is run inside training from a weight file in the cache (random weights, no
+  download); the logged values equal scipy's FD, a direct KID and the IS formula recomputed
+  from the Inception features of the checkpoint's samples and of the real digits."""
+  import scipy.linalg
+  import scipy.special
+  from jaxgan.data.digits import digits_images
+  from jaxgan.metrics import features as features_lib
+  import importlib.util
+  spec = importlib.util.spec_from_file_location(  # Random weights in pytorch-fid's layout.
+      'inception_reference', os.path.join(os.path.dirname(__file__), 'models',
+                                          'test_inception.py'))
+  reference = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(reference)
+  weights = stats_cache / inception.WEIGHTS_FILE.replace('.pth', '.npz')
+  np.savez(weights, **inception.convert_state_dict(reference.fake_torch_state_dict()))
+  config = tiny(get_config('dcgan_digits'), steps=2)
+  config.evals = ml_collections.ConfigDict()
+  size = inception.MIN_INPUT_SIZE  # A small Inception input keeps the test CPU-sized.
+  config.evals.fid = dict(every=2, num_samples=40, inception_size=size)
+  config.evals.kid = dict(every=2, num_samples=40, inception_size=size, num_subsets=5,
+                          subset_size=20)
+  config.evals['is'] = dict(every=2, num_samples=40, inception_size=size, splits=4)
+  config.best_metric = 'fid'
+  state = train.train_and_evaluate(config, workdir)
+  assert sorted(os.listdir(os.path.join(workdir, 'best'))) == ['2']
+  series = report.read_scalars(workdir)
+  for tag in ('eval_fid', 'eval_kid', 'eval_is', 'eval_fid_raw', 'eval_is_raw'):
+    assert list(series[tag][0]) == [2], tag
+
+  space = features_lib.get_features('inception', weights=str(weights), size=size)
+  mesh = train.sharding.make_mesh()
+  gan, _, _ = train.build_state(config, mesh)
+  samples = evaluators.make_generator(config, gan, mesh)(state.ema_params, state.g_stats,
+                                                         40).outputs
+  fake, logits = (np.asarray(a, np.float64) for a in space(samples))
+  real = np.asarray(space(digits_images(16)[0])[0], np.float64)
+  mu1, mu2 = fake.mean(0), real.mean(0)
+  s1, s2 = np.cov(fake, rowvar=False), np.cov(real, rowvar=False)
+  covmean = scipy.linalg.sqrtm(s1 @ s2).real
+  expected_fd = np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * covmean)
+  assert series['eval_fid'][1][0] == pytest.approx(expected_fd, rel=1e-4)
+
+  rng, d, mmds = np.random.RandomState(0), fake.shape[1], []
+  for _ in range(5):  # The unbiased MMD^2 with k(x, y) = (x.y / d + 1)^3, as a double loop.
+    x = fake[rng.choice(40, 20, replace=False)]
+    y = real[rng.choice(len(real), 20, replace=False)]
+    kxx, kyy, kxy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+    mmds.append((kxx.sum() - np.trace(kxx)) / 380 + (kyy.sum() - np.trace(kyy)) / 380
+                - 2 * kxy.mean())
+  assert series['eval_kid'][1][0] == pytest.approx(np.mean(mmds), rel=1e-4, abs=1e-9)
+
+  p = scipy.special.softmax(logits, axis=1)
+  scores = [np.exp(np.mean(np.sum(part * (np.log(part) - np.log(part.mean(0))), axis=1)))
+            for part in np.split(p, 4)]
+  assert series['eval_is'][1][0] == pytest.approx(np.mean(scores), rel=1e-5)
+  assert 1.0 <= series['eval_is'][1][0] <= 1008
