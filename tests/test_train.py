@@ -71,7 +71,7 @@ def tf_make_ndarray(proto):
 
 @pytest.mark.slow
 def test_digits_training_improves(workdir):
-  """A few hundred steps: D's loss leaves its start and samples move toward the digits."""
+  """A few hundred steps: D's loss falls below chance and samples move toward the digits."""
   config = get_config('dcgan_digits')
   config.num_steps = 300
   config.log_every = 25
@@ -79,7 +79,8 @@ def test_digits_training_improves(workdir):
   config.checkpoint_every = 300
   state = train.train_and_evaluate(config, workdir)
   d_loss = read_scalars(workdir, 'train_d_loss')
-  assert abs(d_loss[-1][1] - d_loss[0][1]) > 0.05
+  # D learns: after the first log its BCE stays well below chance, 2 ln 2 (logits of 0).
+  assert len(d_loss) == 12 and max(v for _, v in d_loss[1:]) < 0.8 * 2 * np.log(2), d_loss
   from jaxgan import sample
   from jaxgan.data.digits import digits_images
   real, _ = digits_images(32)
@@ -108,6 +109,7 @@ def test_grid25_training_improves(workdir):
 
   def distance(points):
     return sum(wasserstein_distance(points[:, a], real[:, a]) for a in range(2))
-  start = sample.generate_samples(config, gan, init(), 2000, seed=0)
-  end = sample.generate_samples(config, gan, state, 2000, seed=0)
+  # The raw generator: 400 steps are too few for the 0.999 EMA to follow it.
+  start = sample.generate_samples(config, gan, init(), 2000, seed=0, use_ema=False)
+  end = sample.generate_samples(config, gan, state, 2000, seed=0, use_ema=False)
   assert distance(end) < 0.5 * distance(start)
