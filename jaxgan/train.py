@@ -52,6 +52,25 @@ def write_samples(workdir, writer, step, samples, reference=None, labels=None,
   return path
 
 
+class TrainMetrics:
+  """Sums the step metrics on device; `write` logs their means as train_<name>.
+
+  Summing on device keeps the loop free of host synchronisation between log steps.
+  """
+
+  def __init__(self):
+    self.summed, self.count = None, 0
+
+  def add(self, metrics: dict) -> None:
+    self.summed = metrics if self.summed is None else jax.tree.map(jnp.add, self.summed, metrics)
+    self.count += 1
+
+  def write(self, writer, step: int) -> None:
+    writer.write_scalars(step, {f'train_{k}': float(v) / self.count
+                                for k, v in jax.device_get(self.summed).items()})
+    self.summed, self.count = None, 0
+
+
 def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
   with open(os.path.join(workdir, 'config.json'), 'w') as f:
     json.dump(config.to_dict(), f, indent=2, sort_keys=True)
@@ -143,21 +162,16 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
     evaluation.close()
 
   guard = guards.Guard(config.nonfinite, poisoned)
-  summed, count = None, 0
+  train_metrics = TrainMetrics()
   for step in range(start_step + 1, config.num_steps + 1):
     batch = guard.poison(step, next(iterator), config.debug_nan_step)
     state, metrics = train_step(state, sharding.to_global(batch, mesh))
-    metrics = guard.observe(step, metrics)  # Pops the non-finite flags.
-    # Accumulate on device: no host synchronisation between log steps.
-    summed = metrics if summed is None else jax.tree.map(jnp.add, summed, metrics)
-    count += 1
+    train_metrics.add(guard.observe(step, metrics))  # observe pops the non-finite flags.
     for hook in hooks:
       hook(step)
     if step % config.log_every == 0 or step == config.num_steps:
       guard.check_or_stop(finish)
-      writer.write_scalars(step, {f'train_{k}': float(v) / count
-                                  for k, v in jax.device_get(summed).items()})
-      summed, count = None, 0
+      train_metrics.write(writer, step)
     if config.sample_every and (step % config.sample_every == 0 or step == config.num_steps):
       params = state.ema_params if config.model.ema_decay > 0 else state.g_params
       samples = jax.device_get(sampler(params, state.g_stats, z_grid, labels_grid))

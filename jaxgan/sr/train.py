@@ -20,7 +20,7 @@ from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan import checkpoint, guards, images, preemption, run_record, sharding
-from jaxgan.train import flatten, with_recovery, write_config
+from jaxgan.train import TrainMetrics, flatten, with_recovery, write_config
 from jaxgan.models import vgg as vgg_lib
 from jaxgan.sr import data, evaluate, state as state_lib, steps
 from jaxgan.data.imresize import bicubic_downsample, modcrop
@@ -170,22 +170,18 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
     ckpt.close()
 
   guard = guards.Guard(config.nonfinite, poisoned)
-  summed, count = None, 0
+  train_metrics = TrainMetrics()
   for step in range(start_step + 1, config.num_steps + 1):
     batch = guard.poison(step, next(iterator), config.debug_nan_step)
     batch = {k: jax.make_array_from_process_local_data(batch_sharding, np.asarray(v))
              for k, v in batch.items()}
     state, metrics = train_step(state, (batch, vgg_state))
-    metrics = guard.observe(step, metrics)  # Pops the non-finite flags.
-    summed = metrics if summed is None else jax.tree.map(jnp.add, summed, metrics)
-    count += 1
+    train_metrics.add(guard.observe(step, metrics))  # observe pops the non-finite flags.
     for hook in hooks:
       hook(step)
     if step % config.log_every == 0 or step == config.num_steps:
       guard.check_or_stop(finish)
-      writer.write_scalars(step, {f'train_{k}': float(v) / count
-                                  for k, v in jax.device_get(summed).items()})
-      summed, count = None, 0
+      train_metrics.write(writer, step)
     if config.eval_every and step % config.eval_every == 0 and step < config.num_steps:
       upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
       rows = evaluate.evaluate_images(evaluate.photo_images(), {config.name: upscaler},
