@@ -24,6 +24,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.evals = ml_collections.ConfigDict()
   c.best_metric = ''  # An eval metric, e.g. 'fid': keep the best checkpoint in <workdir>/best.
   c.checkpoint_every = 1_000
+  # Training steps per dispatch (lax.scan; unrolled on CPU), for small models whose step is
+  # shorter than the dispatch overhead. It must divide the periods above (jaxgan.feed).
+  c.steps_per_call = 1
+  c.device_prefetch = 2  # Batches transferred to the devices ahead of the step.
   c.keep_checkpoints = 3
   c.num_grid_samples = 64  # Fixed-noise samples drawn into each sample grid.
   # Conditional models on digits: samples judged by the digits classifier at each sample_every,

@@ -36,11 +36,12 @@ def check_policy(policy: str) -> None:
 
 
 def guarded(train_step, policy: str):
-  """Wraps `train_step(state, batch) -> (state, metrics)` to flag (and maybe skip) NaN/Inf."""
+  """Wraps `train_step(state, batch, *args) -> (state, metrics)` to flag (and maybe skip)
+  NaN/Inf."""
   check_policy(policy)
 
-  def step(state, batch):
-    new_state, metrics = train_step(state, batch)
+  def step(state, batch, *args):
+    new_state, metrics = train_step(state, batch, *args)
     names = sorted(metrics)  # Static: the flags are in this order (see `terms`).
     bad = jnp.stack([~jnp.all(jnp.isfinite(metrics[k])) for k in names])
     if policy == 'skip':
@@ -54,10 +55,13 @@ def guarded(train_step, policy: str):
 
 @jax.jit
 def _accumulate(first_step, first_bad, count, step, bad):
-  new = jnp.any(bad)
-  first = new & (count == 0)
-  return (jnp.where(first, step, first_step), jnp.where(first, bad, first_bad),
-          count + new.astype(jnp.int32))
+  """`bad`: one step's flags, or (steps, flags) of a call whose first step is `step`."""
+  bad = bad.reshape(-1, bad.shape[-1])
+  bad_steps = jnp.any(bad, axis=1)
+  index = jnp.argmax(bad_steps)  # The call's first bad step.
+  first = bad_steps[index] & (count == 0)
+  return (jnp.where(first, step + index, first_step), jnp.where(first, bad[index], first_bad),
+          count + jnp.sum(bad_steps, dtype=jnp.int32))
 
 
 class Guard:
@@ -74,7 +78,8 @@ class Guard:
         jnp.int32(0), jnp.zeros(len(self.names), bool), jnp.int32(0))
 
   def observe(self, step: int, metrics: dict) -> dict:
-    """Accumulates and removes the step's flags from `metrics`."""
+    """Accumulates and removes the flags of the step (or the call starting at `step`) from
+    `metrics`."""
     metrics = dict(metrics)
     bad = metrics.pop(FLAGS_KEY)
     if not self.names:

@@ -22,7 +22,7 @@ FREE_FIELDS = ('name', 'num_steps', 'log_every', 'sample_every', 'eval_every',
                'checkpoint_every', 'keep_checkpoints', 'num_grid_samples',
                'class_agreement_samples', 'allow_config_change', 'nonfinite',
                'rollback_lr_factor', 'debug_nan_step', 'optim.lr_scale', 'param_sharding',
-               'best_metric',
+               'best_metric', 'steps_per_call', 'device_prefetch',
                'mesh.', 'evals.', 'data.num_workers', 'data.tfds_dir', 'data.path',
                'data.bad_images')
 TUNABLE_FIELDS = ('optim.g_lr', 'optim.d_lr', 'optim.b1', 'optim.b2', 'loss.penalty_weight',

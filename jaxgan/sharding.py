@@ -58,14 +58,15 @@ def state_shardings(abstract_state, mesh: Mesh, mode: str = 'replicated'):
   raise ValueError(f"Unknown param_sharding={mode!r}; expected 'replicated' or 'fsdp'.")
 
 
-def batch_sharding(mesh: Mesh) -> NamedSharding:
-  """Host batches are (n_critic, B, ...): split B over the devices."""
-  return NamedSharding(mesh, P(None, 'data'))
+def batch_sharding(mesh: Mesh, batch_axis: int = 1) -> NamedSharding:
+  """Splits axis `batch_axis` of a batch over the devices: 1 for the GAN loop's
+  (n_critic, B, ...), 0 for the SR loop's (B, ...), one more with steps_per_call stacking."""
+  return NamedSharding(mesh, P(*[None] * batch_axis, 'data'))
 
 
-def to_global(batch: dict, mesh: Mesh) -> dict:
+def to_global(batch: dict, mesh: Mesh, batch_axis: int = 1) -> dict:
   """Assembles each host's slice into one global jax.Array per key."""
-  sharding = batch_sharding(mesh)
+  sharding = batch_sharding(mesh, batch_axis)
   return {k: jax.make_array_from_process_local_data(sharding, np.asarray(v))
           for k, v in batch.items()}
 

@@ -11,7 +11,7 @@ from absl import logging
 from clu import metric_writers, periodic_actions
 
 from jaxgan import checkpoint, class_conditional, images, sharding, state as state_lib, steps
-from jaxgan import evaluators, guards, preemption, run_record
+from jaxgan import evaluators, feed, guards, preemption, run_record
 from jaxgan.data import pipeline, sources
 
 GRID_NOISE_SALT = 0x5A3D1E  # Fixed-noise key: fold_in(PRNGKey(seed), salt).
@@ -61,14 +61,33 @@ class TrainMetrics:
   def __init__(self):
     self.summed, self.count = None, 0
 
-  def add(self, metrics: dict) -> None:
+  def add(self, metrics: dict, steps: int = 1) -> None:
+    """Adds the metrics of one step, or the means over a call of `steps` steps."""
+    if steps != 1:
+      metrics = jax.tree.map(lambda m: m * steps, metrics)
     self.summed = metrics if self.summed is None else jax.tree.map(jnp.add, self.summed, metrics)
-    self.count += 1
+    self.count += steps
 
   def write(self, writer, step: int) -> None:
     writer.write_scalars(step, {f'train_{k}': float(v) / self.count
                                 for k, v in jax.device_get(self.summed).items()})
     self.summed, self.count = None, 0
+
+
+def make_jitted_step(config: ml_collections.ConfigDict, train_step, abstract_state, mesh,
+                     batch_axis: int, extra_shardings: tuple = ()) -> dict:
+  """{call size: jitted step}: size 1 runs `train_step(state, batch, *extra)`, size
+  steps_per_call runs that many steps per dispatch (jaxgan.feed). The state is donated."""
+  state_shardings = jax.tree.map(lambda a: a.sharding, abstract_state)
+  k = config.steps_per_call
+
+  def jitted(step, axis):
+    return jax.jit(step, donate_argnums=0, in_shardings=(
+        state_shardings, sharding.batch_sharding(mesh, axis), *extra_shardings))
+  steps_by_size = {1: jitted(train_step, batch_axis)}  # Compiled on first use only.
+  if k > 1:
+    steps_by_size[k] = jitted(steps.make_multi_step(train_step, k), batch_axis + 1)
+  return steps_by_size
 
 
 def write_config(workdir: str, config: ml_collections.ConfigDict) -> None:
@@ -125,6 +144,10 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
   gan, abstract_state, init = build_state(config, mesh)
   # config.evals: checked now (e.g. missing FID weights fail here), run when due.
   evaluation = evaluators.Evaluation(config, gan, mesh, workdir)
+  feed.check_periods(config, dict(
+      log_every=config.log_every, sample_every=config.sample_every,
+      checkpoint_every=config.checkpoint_every,
+      **{f'evals.{s.name}.every': s.every for s in evaluation.specs}))
   if ckpt.latest_step() is not None:
     state, data_state = ckpt.restore(abstract_state)
     iterator.set_state(data_state)
@@ -135,11 +158,9 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
   if is_main:
     run_record.write_run_info(workdir, start_step)
 
-  train_step = jax.jit(
-      guards.guarded(steps.make_train_step(config, gan), config.nonfinite),
-      in_shardings=(jax.tree.map(lambda a: a.sharding, abstract_state),
-                    sharding.batch_sharding(mesh)),
-      donate_argnums=0)
+  train_step = make_jitted_step(config, guards.guarded(steps.make_train_step(config, gan),
+                                                       config.nonfinite),
+                                abstract_state, mesh, batch_axis=1)
   sampler = make_sampler(gan)
   labels_grid = class_conditional.grid_labels(config)  # None unless class-conditional.
   z_grid = np.asarray(grid_noise(config, None if labels_grid is None else len(labels_grid)))
@@ -152,9 +173,6 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
     writer.write_hparams({k: v for k, v in flatten(config).items()})
   hooks = [periodic_actions.ReportProgress(num_train_steps=config.num_steps, writer=writer)]
 
-  def save(step, force=False):
-    ckpt.save(step, state, iterator.get_state(), config, force=force)
-
   def finish():
     writer.flush()
     ckpt.wait()
@@ -163,10 +181,14 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
 
   guard = guards.Guard(config.nonfinite, poisoned)
   train_metrics = TrainMetrics()
-  for step in range(start_step + 1, config.num_steps + 1):
-    batch = guard.poison(step, next(iterator), config.debug_nan_step)
-    state, metrics = train_step(state, sharding.to_global(batch, mesh))
-    train_metrics.add(guard.observe(step, metrics))  # observe pops the non-finite flags.
+  calls = feed.schedule(start_step, config.num_steps, config.steps_per_call)
+  batches = feed.device_batches(
+      iterator, calls, mesh, batch_axis=1, prefetch_size=config.device_prefetch,
+      transform=lambda step, batch: guard.poison(step, batch, config.debug_nan_step))
+  for call, batch, data_state in batches:
+    step = call.last
+    state, metrics = train_step[call.size](state, batch)
+    train_metrics.add(guard.observe(call.first, metrics), call.size)  # Pops the NaN flags.
     for hook in hooks:
       hook(step)
     if step % config.log_every == 0 or step == config.num_steps:
@@ -180,11 +202,11 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
                       source.class_names)
       if class_agreement:
         writer.write_scalars(step, class_agreement(params, state.g_stats))
-    evaluation(step, state, iterator.get_state, writer)
+    evaluation(step, state, lambda: data_state, writer)
     stopping = stop.requested(sync_point=step % config.log_every == 0)
     if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
       guard.check_or_stop(finish)  # Never save a non-finite state.
-      save(step, force=stopping)
+      ckpt.save(step, state, data_state, config, force=stopping)
     if stopping:
       finish()
       raise preemption.Preempted(stop.signum, step, ckpt.directory)

@@ -17,10 +17,9 @@ import numpy as np
 from absl import logging
 from clu import metric_writers, periodic_actions
 from flax import nnx
-from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import checkpoint, guards, images, preemption, run_record, sharding
-from jaxgan.train import TrainMetrics, flatten, with_recovery, write_config
+from jaxgan import checkpoint, feed, guards, images, preemption, run_record, sharding
+from jaxgan.train import TrainMetrics, flatten, make_jitted_step, with_recovery, write_config
 from jaxgan.models import vgg as vgg_lib
 from jaxgan.sr import data, evaluate, state as state_lib, steps
 from jaxgan.data.imresize import bicubic_downsample, modcrop
@@ -151,13 +150,11 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
   if is_main:
     run_record.write_run_info(workdir, start_step)
 
-  batch_sharding = NamedSharding(mesh, P('data'))
-  sr_step = steps.make_train_step(config, models, vgg_graph)
-  train_step = jax.jit(
-      guards.guarded(lambda state, inputs: sr_step(state, *inputs), config.nonfinite),
-      in_shardings=(jax.tree.map(lambda a: a.sharding, abstract_state),
-                    (batch_sharding, sharding.replicated(mesh))),
-      donate_argnums=0)
+  train_step = make_jitted_step(
+      config, guards.guarded(steps.make_train_step(config, models, vgg_graph), config.nonfinite),
+      abstract_state, mesh, batch_axis=0, extra_shardings=(sharding.replicated(mesh),))
+  feed.check_periods(config, dict(log_every=config.log_every, eval_every=config.eval_every,
+                                  checkpoint_every=config.checkpoint_every))
 
   writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
   if start_step == 0:
@@ -171,12 +168,14 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
 
   guard = guards.Guard(config.nonfinite, poisoned)
   train_metrics = TrainMetrics()
-  for step in range(start_step + 1, config.num_steps + 1):
-    batch = guard.poison(step, next(iterator), config.debug_nan_step)
-    batch = {k: jax.make_array_from_process_local_data(batch_sharding, np.asarray(v))
-             for k, v in batch.items()}
-    state, metrics = train_step(state, (batch, vgg_state))
-    train_metrics.add(guard.observe(step, metrics))  # observe pops the non-finite flags.
+  calls = feed.schedule(start_step, config.num_steps, config.steps_per_call)
+  batches = feed.device_batches(
+      iterator, calls, mesh, batch_axis=0, prefetch_size=config.device_prefetch,
+      transform=lambda step, batch: guard.poison(step, batch, config.debug_nan_step))
+  for call, batch, data_state in batches:
+    step = call.last
+    state, metrics = train_step[call.size](state, batch, vgg_state)
+    train_metrics.add(guard.observe(call.first, metrics), call.size)  # Pops the NaN flags.
     for hook in hooks:
       hook(step)
     if step % config.log_every == 0 or step == config.num_steps:
@@ -191,7 +190,7 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
     stopping = stop.requested(sync_point=step % config.log_every == 0)
     if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
       guard.check_or_stop(finish)  # Never save a non-finite state.
-      ckpt.save(step, state, iterator.get_state(), config, force=stopping)
+      ckpt.save(step, state, data_state, config, force=stopping)
     if stopping:
       finish()
       raise preemption.Preempted(stop.signum, step, ckpt.directory)
