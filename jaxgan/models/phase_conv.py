@@ -103,17 +103,32 @@ def transposed_conv(x, kernel):
   return conv_transpose_k4s2(x, kernel)
 
 
-SMALL_INPUT_CHANNELS = 4  # W of an RGB input: XLA's backward-filter convolution is 3x slower.
+SMALL_INPUT_CHANNELS = 4  # W of an RGB input: XLA's backward-filter convolution is 8x slower.
+
+
+def _patch_weight_grad(x, g):
+  """W for few input channels: one (16 Ci, N h w) x (N h w, Co) matmul of 4x4 patches.
+
+  The patches come from space-to-depth of the padded input (as in `conv_k4s2`) and four 2x2
+  window slices, and the matmul contracts a plain 2-D layout: 6 ms for an RGB 64 px batch of
+  64, against 39 ms through conv_general_dilated_patches and an einsum, and 50 ms for XLA's
+  backward-filter convolution (2 threads).
+  """
+  n, h, w, cin = x.shape
+  hb, wb = h // 2, w // 2
+  xp = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+  s = xp.reshape(n, hb + 1, 2, wb + 1, 2, cin).transpose(0, 1, 3, 2, 4, 5)
+  s = s.reshape(n, hb + 1, wb + 1, 4 * cin)  # (.., (u, v, Ci)): tap (2a + u, 2b + v)
+  patches = jnp.concatenate([s[:, a:a + hb, b:b + wb] for a in range(2) for b in range(2)], -1)
+  out = patches.reshape(-1, 16 * cin).T @ g.reshape(-1, g.shape[-1])  # rows (a, b, u, v, Ci)
+  return out.reshape(2, 2, 2, 2, cin, -1).transpose(0, 2, 1, 3, 4, 5).reshape(4, 4, cin, -1)
 
 
 @jax.custom_vjp
 def weight_grad(x, g):
   """W(x, g): the gradient of sum(g * C(x, w)) with respect to w, shape (4, 4, Ci, Co)."""
-  if x.shape[-1] <= SMALL_INPUT_CHANNELS:  # One (16 Ci, N) x (N, Co) matmul of patches.
-    patches = jax.lax.conv_general_dilated_patches(  # (N, h, w, Ci * 16), channel-major.
-        x, (4, 4), (2, 2), ((1, 1), (1, 1)), dimension_numbers=DIMENSIONS)
-    out = jnp.einsum('nhwp,nhwo->po', patches, g)
-    return out.reshape(x.shape[-1], 4, 4, g.shape[-1]).transpose(1, 2, 0, 3)
+  if x.shape[-1] <= SMALL_INPUT_CHANNELS and x.shape[1] % 2 == 0 and x.shape[2] % 2 == 0:
+    return _patch_weight_grad(x, g)
   shape = jax.ShapeDtypeStruct((4, 4, x.shape[-1], g.shape[-1]), g.dtype)
   return jax.linear_transpose(lambda k: _strided_conv(x, k), shape)(g)[0]
 

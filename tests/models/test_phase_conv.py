@@ -97,9 +97,10 @@ def test_hand_written_derivatives_match_autodiff_at_second_and_third_order(fn, r
     np.testing.assert_allclose(fast, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize('cin', [2, phase_conv.SMALL_INPUT_CHANNELS + 2])  # patches, XLA
-def test_weight_grad_is_the_kernel_gradient_of_the_strided_conv(cin):
-  x, g = random((3, 6, 4, cin), 13), random((3, 3, 2, 5), 14)
+@pytest.mark.parametrize('cin, height', [(2, 6), (3, 7), (phase_conv.SMALL_INPUT_CHANNELS + 2, 6)],
+                         ids=['patches', 'odd_size_xla', 'xla'])
+def test_weight_grad_is_the_kernel_gradient_of_the_strided_conv(cin, height):
+  x, g = random((3, height, 4, cin), 13), random((3, 3, 2, 5), 14)
   expected = jax.grad(lambda k: jnp.sum(g * xla_conv(x, k)))(jnp.zeros((4, 4, cin, 5)))
   np.testing.assert_allclose(phase_conv.weight_grad(x, g), expected, rtol=1e-5, atol=1e-5)
 
