@@ -20,7 +20,7 @@ from jaxgan.data import photos
 from jaxgan.data.errors import DataError
 from jaxgan.data.imresize import bicubic_downsample, imresize, modcrop
 from jaxgan.data.sources import list_images, load_image
-from jaxgan.metrics.image_quality import psnr, ssim
+from jaxgan.metrics.image_quality import detail_ratio, psnr, ssim
 from jaxgan.sr import state as state_lib
 from jaxgan.state import apply
 
@@ -78,7 +78,8 @@ def bicubic_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
 def score(prediction: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float]:
   kw = dict(data_range=255.0, crop_border=scale, y_channel=True)
   a, b = prediction.astype(np.float32), hr.astype(np.float32)
-  return dict(psnr=float(psnr(a, b, **kw)), ssim=float(ssim(a, b, **kw)))
+  return dict(psnr=float(psnr(a, b, **kw)), ssim=float(ssim(a, b, **kw)),
+              detail=float(detail_ratio(a, b, **kw)))
 
 
 def evaluate_images(images: Sequence[tuple[str, np.ndarray]], upscalers: dict[str, Upscaler],
@@ -109,15 +110,17 @@ def photo_images() -> list[tuple[str, np.ndarray]]:
 def mean_rows(rows: list[dict], dataset: str) -> list[dict]:
   methods = dict.fromkeys(r['method'] for r in rows)
   return [dict(dataset=dataset, method=m, images=sum(r['method'] == m for r in rows),
-               psnr=float(np.mean([r['psnr'] for r in rows if r['method'] == m])),
-               ssim=float(np.mean([r['ssim'] for r in rows if r['method'] == m])))
+               **{k: float(np.mean([r[k] for r in rows if r['method'] == m]))
+                  for k in ('psnr', 'ssim', 'detail')})
           for m in methods]
 
 
 def format_table(rows: list[dict], first: str) -> str:
-  """A markdown table: `first` column (image or dataset), method, PSNR, SSIM."""
-  lines = [f'| {first} | method | PSNR (dB, Y) | SSIM (Y) |', '|---|---|---|---|']
-  lines += [f"| {r[first]} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} |" for r in rows]
+  """A markdown table: `first` column (image or dataset), method, PSNR, SSIM, detail ratio."""
+  lines = [f'| {first} | method | PSNR (dB, Y) | SSIM (Y) | detail (Y, HR = 1) |',
+           '|---|---|---|---|---|']
+  lines += [f"| {r[first]} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.4f} | "
+            f"{r['detail']:.3f} |" for r in rows]
   return '\n'.join(lines)
 
 

@@ -88,6 +88,11 @@ def comparison_picture(upscalers: dict, scale: int) -> np.ndarray:
   return images.make_grid(tiles.astype(np.float32) / 127.5 - 1.0, columns=len(rows[0]))
 
 
+def write_eval_scalars(writer, step: int, rows: list[dict]) -> None:
+  writer.write_scalars(step, {f'eval_{r["method"]}_{metric}_{r["image"]}': r[metric]
+                              for r in rows for metric in ('psnr', 'ssim', 'detail')})
+
+
 def final_report(config, workdir, writer, step, upscalers: dict) -> list[dict]:
   """Scores the held-out photos, saves photos_eval.md and comparison.png, logs eval scalars."""
   rows = evaluate.evaluate_images(evaluate.photo_images(), upscalers, config.model.scale)
@@ -98,7 +103,7 @@ def final_report(config, workdir, writer, step, upscalers: dict) -> list[dict]:
   picture = comparison_picture(upscalers, config.model.scale)
   images.save_png(os.path.join(workdir, 'comparison.png'), picture)
   writer.write_images(step, {'comparison': picture[None]})
-  writer.write_scalars(step, {f'eval_{r["method"]}_psnr_{r["image"]}': r['psnr'] for r in rows})
+  write_eval_scalars(writer, step, rows)
   return rows
 
 
@@ -185,8 +190,7 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
       upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
       rows = evaluate.evaluate_images(evaluate.photo_images(), {config.name: upscaler},
                                       config.model.scale)
-      writer.write_scalars(step, {f'eval_{r["method"]}_psnr_{r["image"]}': r['psnr']
-                                  for r in rows})
+      write_eval_scalars(writer, step, rows)
     stopping = stop.requested(sync_point=step % config.log_every == 0)
     if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
       guard.check_or_stop(finish)  # Never save a non-finite state.

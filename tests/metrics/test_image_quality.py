@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import skimage.color
 import skimage.data
+import skimage.filters
 import skimage.metrics
 
 from jaxgan.metrics import image_quality
@@ -93,3 +94,20 @@ def test_rejects_mismatched_shapes_and_tiny_images():
     image_quality.psnr(np.zeros((8, 8, 3)), np.zeros((8, 9, 3)), 1.0)
   with pytest.raises(ValueError):
     image_quality.ssim(np.zeros((10, 10, 3)), np.zeros((10, 10, 3)), 1.0)
+
+
+def test_detail_ratio_against_numpy_and_blur(photo_pair):
+  """mean |forward difference| of sk's luma, by numpy; 1 for the image itself, < 1 blurred."""
+  clean, noisy = photo_pair
+  blurred = skimage.filters.gaussian(clean, sigma=1.5, channel_axis=-1)
+
+  def mean_gradient(rgb):
+    y = sk_y(rgb)[3:-3, 3:-3]
+    return np.abs(np.diff(y, axis=0)).mean() + np.abs(np.diff(y, axis=1)).mean()
+  for image in (blurred, noisy):
+    expected = mean_gradient(image) / mean_gradient(clean)
+    got = image_quality.detail_ratio(image, clean, data_range=1.0, crop_border=3, y_channel=True)
+    assert float(got) == pytest.approx(expected, rel=1e-4)
+  assert float(image_quality.detail_ratio(clean, clean, data_range=1.0)) == pytest.approx(1.0)
+  assert image_quality.detail_ratio(blurred, clean, data_range=1.0) < 0.7
+  assert image_quality.detail_ratio(noisy, clean, data_range=1.0) > 1.2

@@ -50,6 +50,8 @@ def test_sr_eval_table(tiny_srresnet_run, hr_folder, capsys):
   assert means[0]['psnr'] == pytest.approx(np.mean(expected), abs=1e-3)
   assert f"| {os.path.basename(hr_folder)} | bicubic | {np.mean(expected):.2f} |" in saved
   assert 0 < means[1]['ssim'] < means[0]['ssim'] <= 1  # A 2-step model is worse than bicubic.
+  assert all(0 < m['detail'] < 1.5 for m in means)  # Smooth images: bicubic stays below 1.
+  assert f"| {means[0]['detail']:.3f} |" in saved
   assert os.path.exists(os.path.join(workdir, 'sr_eval.json'))
 
 
