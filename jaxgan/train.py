@@ -202,6 +202,8 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
                       source.class_names)
       if class_agreement:
         writer.write_scalars(step, class_agreement(params, state.g_stats))
+    if evaluation.due_specs(step):
+      guard.check_or_stop(finish)  # Never score (or keep as best) a non-finite state.
     evaluation(step, state, lambda: data_state, writer)
     stopping = stop.requested(sync_point=step % config.log_every == 0)
     if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:

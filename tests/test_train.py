@@ -11,7 +11,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from testlib import tiny
-from jaxgan import checkpoint, train
+from jaxgan import checkpoint, report, train
 
 ALL_CONFIGS = ['dcgan_celeba', 'dcgan_cifar', 'wgan_cifar', 'wgan_gp_cifar', 'dcgan_anime',
                'wgan_gp_anime', 'dcgan_digits', 'gan_grid25', 'wgan_gp_grid25', 'wgan_gp_ring8']
@@ -58,15 +58,9 @@ def test_resume_continues_the_step_count(workdir):
 
 
 def read_scalars(workdir, tag):
-  from tensorboard.backend.event_processing import event_accumulator
-  acc = event_accumulator.EventAccumulator(workdir, size_guidance={'tensors': 0})
-  acc.Reload()
-  return [(e.step, float(tf_make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
-
-
-def tf_make_ndarray(proto):
-  import tensorflow as tf
-  return tf.make_ndarray(proto)
+  """[(step, value)] of one logged scalar, through jaxgan.report's reader."""
+  steps, values = report.read_scalars(workdir)[tag]
+  return [(int(s), float(v)) for s, v in zip(steps, values)]
 
 
 @pytest.mark.slow
