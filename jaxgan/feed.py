@@ -87,3 +87,13 @@ def device_batches(iterator, calls: list[Call], mesh, batch_axis: int, prefetch_
       axis = batch_axis + (call.size > 1)
       yield call, sharding.to_global(batch, mesh, axis), state
   return prefetch(put(), prefetch_size)
+
+
+def run_batches(config: ml_collections.ConfigDict, iterator, mesh, batch_axis: int,
+                start_step: int, guard) -> Iterator[tuple[Call, dict, dict]]:
+  """device_batches for a training loop from `start_step` to config.num_steps, each step's
+  batch passed through the non-finite guard's test hook (config.debug_nan_step)."""
+  return device_batches(
+      iterator, schedule(start_step, config.num_steps, config.steps_per_call), mesh,
+      batch_axis, config.device_prefetch,
+      transform=lambda step, batch: guard.poison(step, batch, config.debug_nan_step))

@@ -181,11 +181,8 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
 
   guard = guards.Guard(config.nonfinite, poisoned)
   train_metrics = TrainMetrics()
-  calls = feed.schedule(start_step, config.num_steps, config.steps_per_call)
-  batches = feed.device_batches(
-      iterator, calls, mesh, batch_axis=1, prefetch_size=config.device_prefetch,
-      transform=lambda step, batch: guard.poison(step, batch, config.debug_nan_step))
-  for call, batch, data_state in batches:
+  for call, batch, data_state in feed.run_batches(config, iterator, mesh, 1, start_step,
+                                                  guard):
     step = call.last
     state, metrics = train_step[call.size](state, batch)
     train_metrics.add(guard.observe(call.first, metrics), call.size)  # Pops the NaN flags.
