@@ -40,6 +40,8 @@ def define_flags():
   _define('string', 'json', None, 'Output file (default: <workdir>/eval/step_NNNNNNN.json).')
   _define('list', 'sr_eval', None, 'Super-resolution runs: HR image folders (Set5,Set14,...) '
           'scored by PSNR/SSIM against bicubic (jaxgan.sr.evaluate).')
+  _define('bool', 'self_ensemble', False, 'With --sr_eval: also score the x8 flip/rotation '
+          'self-ensemble (EDSR+), as method <name>+.')
 
 
 def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_samples=None,
@@ -66,7 +68,7 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   if FLAGS.sr_eval:
     from jaxgan.sr import evaluate as sr_evaluate  # pylint: disable=g-import-not-at-top
-    sr_evaluate.sr_eval(FLAGS.workdir, FLAGS.sr_eval)
+    sr_evaluate.sr_eval(FLAGS.workdir, FLAGS.sr_eval, ensemble=FLAGS.self_ensemble)
     return
   step, results = evaluate_checkpoint(FLAGS.workdir, FLAGS.evals, FLAGS.step, FLAGS.best,
                                       FLAGS.num_samples, FLAGS.raw, FLAGS.weights)

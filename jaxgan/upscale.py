@@ -26,6 +26,8 @@ def define_flags():
   flags.DEFINE_string('workdir', None, 'Workdir of a trained SR run (task sr).')
   flags.DEFINE_integer('tile', 128, 'LR tile side: memory grows with tile**2, not the image.')
   flags.DEFINE_integer('overlap', 32, 'LR pixels shared by neighbouring tiles.')
+  flags.DEFINE_boolean('self_ensemble', False, 'Average the 8 flips/rotations (EDSR+): 8x the '
+                       'time, slightly higher PSNR.')
 
 
 # PIL modes converted losslessly (or by PIL's standard conversion) to 8-bit RGB(A) or L(A).
@@ -82,6 +84,8 @@ def main(argv):
   if not os.path.exists(source):
     raise app.UsageError(f'Input image {source!r} does not exist.')
   config, upscaler = evaluate.restore_generator(FLAGS.workdir)
+  if FLAGS.self_ensemble:
+    upscaler = evaluate.self_ensemble(upscaler)
   with Image.open(source) as image:
     result = upscale_image(upscaler, image, config.model.scale, FLAGS.tile, FLAGS.overlap)
   result.save(target)

@@ -34,6 +34,25 @@ def make_upscaler(g_graph, g_params, g_stats) -> Upscaler:
   return lambda lr: np.asarray(forward(g_params, g_stats, lr))
 
 
+def self_ensemble(upscaler: Upscaler) -> Upscaler:
+  """The geometric self-ensemble of EDSR+ (Lim et al. 2017): the mean of the upscaler's outputs
+  on the 8 flips and rotations of the input, each transformed back.
+
+  8 forward passes for typically +0.05-0.2 dB PSNR; SR papers mark such numbers with a '+'.
+  """
+  def ensembled(lr: np.ndarray) -> np.ndarray:
+    total = None
+    for k in range(4):
+      for flip in (False, True):
+        x = np.rot90(lr, k, axes=(1, 2))
+        x = x[:, :, ::-1] if flip else x
+        y = np.asarray(upscaler(np.ascontiguousarray(x)), np.float32)
+        y = np.rot90(y[:, :, ::-1] if flip else y, -k, axes=(1, 2))
+        total = y if total is None else total + y
+    return total / 8.0
+  return ensembled
+
+
 def restore_state(workdir: str):
   """(config, models, state) of the latest checkpoint of the SR run in `workdir`."""
   config = gan_train.load_config(workdir)
@@ -124,18 +143,20 @@ def format_table(rows: list[dict], first: str) -> str:
   return '\n'.join(lines)
 
 
-def sr_eval(workdir: str, folders: Sequence[str], name: str | None = None) -> list[dict]:
+def sr_eval(workdir: str, folders: Sequence[str], name: str | None = None,
+            ensemble: bool = False) -> list[dict]:
   """Evaluates the run in `workdir` on HR image folders; prints and saves the tables.
 
   Writes `<workdir>/sr_eval.md` (per data set means, then per image) and `sr_eval.json`.
-  Returns the per-data-set mean rows.
+  `ensemble` adds the self-ensemble as method '<name>+'. Returns the per-data-set mean rows.
   """
   config, upscaler = restore_generator(workdir)
   name = name or config.name
+  upscalers = {name: upscaler} | ({f'{name}+': self_ensemble(upscaler)} if ensemble else {})
   means, per_image = [], []
   for folder in folders:
     dataset = os.path.basename(os.path.normpath(folder))
-    rows = evaluate_images(folder_images(folder), {name: upscaler}, config.model.scale)
+    rows = evaluate_images(folder_images(folder), upscalers, config.model.scale)
     means += mean_rows(rows, dataset)
     per_image += [dict(r, dataset=dataset) for r in rows]
   text = (f'{config.model.scale}x super-resolution, Y channel, border {config.model.scale}\n\n'

@@ -55,6 +55,25 @@ def test_sr_eval_table(tiny_srresnet_run, hr_folder, capsys):
   assert os.path.exists(os.path.join(workdir, 'sr_eval.json'))
 
 
+def nearest_4x(lr):
+  return np.repeat(np.repeat(lr, 4, axis=1), 4, axis=2)
+
+
+def test_self_ensemble_of_an_equivariant_upscaler_is_the_upscaler():
+  lr = np.random.default_rng(0).random((2, 5, 7, 3)).astype(np.float32)  # Not square.
+  np.testing.assert_allclose(evaluate.self_ensemble(nearest_4x)(lr), nearest_4x(lr), atol=1e-6)
+
+
+def test_self_ensemble_averages_the_eight_symmetries():
+  """An upscaler that adds a ramp along its output columns: the 8 flips and rotations, undone,
+  hold that ramp and its mirror along the columns (4 times) and along the rows (4 times), so
+  their mean adds the constant ((W - 1) / 2 + (H - 1) / 2) / 2 = (H + W - 2) / 4."""
+  ramp = lambda y: y + np.arange(y.shape[2], dtype=np.float32)[None, None, :, None]
+  lr = np.random.default_rng(1).random((1, 5, 7, 3)).astype(np.float32)
+  out = evaluate.self_ensemble(lambda x: ramp(nearest_4x(x)))(lr)
+  np.testing.assert_allclose(out, nearest_4x(lr) + (20 + 28 - 2) / 4, atol=1e-5)
+
+
 def test_sr_eval_refuses_a_missing_folder(tiny_srresnet_run, tmp_path):
   with pytest.raises(ValueError, match='Set5'):
     evaluate.sr_eval(tiny_srresnet_run[1], [str(tmp_path / 'Set5')])
@@ -84,12 +103,19 @@ def test_upscale_command(tiny_srresnet_run, tmp_path):
                  check=True, cwd=REPO, capture_output=True)
   with Image.open(tmp_path / 'out.png') as out:
     assert out.size == (180, 148) and out.mode == 'RGB'
+  subprocess.run([sys.executable, '-m', 'jaxgan.upscale', f'--workdir={workdir}', '--tile=16',
+                  '--overlap=4', '--self_ensemble', str(tmp_path / 'in.png'),
+                  str(tmp_path / 'out_plus.png')], check=True, cwd=REPO, capture_output=True)
+  with Image.open(tmp_path / 'out.png') as out, Image.open(tmp_path / 'out_plus.png') as plus:
+    assert plus.size == out.size and np.any(np.asarray(plus) != np.asarray(out))
 
 
 def test_evaluate_command_with_sr_eval(tiny_srresnet_run, hr_folder):
   _, workdir = tiny_srresnet_run
   result = subprocess.run([sys.executable, '-m', 'jaxgan.evaluate', f'--workdir={workdir}',
-                           f'--sr_eval={hr_folder}'], check=True, cwd=REPO,
+                           f'--sr_eval={hr_folder}', '--self_ensemble'], check=True, cwd=REPO,
                           capture_output=True, text=True)
   assert f'| {os.path.basename(hr_folder)} | bicubic |' in result.stdout
+  name = evaluate.restore_generator(workdir)[0].name
+  assert f'| {os.path.basename(hr_folder)} | {name}+ |' in result.stdout
   assert result.stdout.strip() == open(os.path.join(workdir, 'sr_eval.md')).read().strip()
