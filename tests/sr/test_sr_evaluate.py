@@ -111,11 +111,10 @@ def test_upscale_command(tiny_srresnet_run, tmp_path):
 
 
 def test_evaluate_command_with_sr_eval(tiny_srresnet_run, hr_folder):
-  _, workdir = tiny_srresnet_run
+  config, workdir = tiny_srresnet_run
   result = subprocess.run([sys.executable, '-m', 'jaxgan.evaluate', f'--workdir={workdir}',
                            f'--sr_eval={hr_folder}', '--self_ensemble'], check=True, cwd=REPO,
                           capture_output=True, text=True)
   assert f'| {os.path.basename(hr_folder)} | bicubic |' in result.stdout
-  name = evaluate.restore_generator(workdir)[0].name
-  assert f'| {os.path.basename(hr_folder)} | {name}+ |' in result.stdout
+  assert f'| {os.path.basename(hr_folder)} | {config.name}+ |' in result.stdout
   assert result.stdout.strip() == open(os.path.join(workdir, 'sr_eval.md')).read().strip()
