@@ -106,6 +106,19 @@ def test_kid_subsets_follow_torch_fidelity_sampling():
   assert std == pytest.approx(np.std(mmds), rel=1e-8)
 
 
+def test_kid_default_seed_is_torch_fidelitys():
+  """Without a seed the subsets are those of torch-fidelity's default rng_seed (2020)."""
+  rng = np.random.default_rng(6)
+  x, y = rng.standard_normal((30, 4)), rng.standard_normal((25, 4)) + 0.2
+  sampler, mmds = np.random.RandomState(2020), []
+  for _ in range(4):
+    xs, ys = x[sampler.choice(30, 8, replace=False)], y[sampler.choice(25, 8, replace=False)]
+    mmds.append(loop_mmd2(xs, ys))
+  mean, _ = fid.kernel_inception_distance(x, y, num_subsets=4, subset_size=8)
+  assert mean == pytest.approx(np.mean(mmds), rel=1e-10)
+  assert mean != pytest.approx(fid.kernel_inception_distance(x, y, 4, 8, seed=0)[0], rel=1e-6)
+
+
 def test_kid_is_near_zero_for_one_distribution():
   rng = np.random.default_rng(5)
   x, y = rng.standard_normal((400, 16)), rng.standard_normal((400, 16))
