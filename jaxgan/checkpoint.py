@@ -6,12 +6,14 @@ a kill during a save leaves the previous checkpoint as the latest loadable one.
 
 import contextlib
 import glob
+import itertools
 import os
 import shutil
 
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
+from absl import logging
 
 
 class CheckpointError(RuntimeError):
@@ -25,8 +27,10 @@ class Checkpointer:
                best_mode: str | None = None, cleanup_tmp: bool = False):
     """best_mode 'min' or 'max': keep the N best by the `metric` given to `save` instead.
 
-    cleanup_tmp (the training run only): delete what saves cut short by a kill left behind.
+    cleanup_tmp (the training run only): delete what saves cut short by a kill left behind, and
+    move damaged checkpoints aside when `restore` falls back to an older one.
     """
+    self.repair = cleanup_tmp
     if cleanup_tmp:
       remove_unfinished_saves(os.path.join(workdir, subdir))
     self.directory = os.path.abspath(os.path.join(workdir, subdir))
@@ -61,31 +65,126 @@ class Checkpointer:
           f'disk space (or fix the directory) and rerun the same command to resume.') from None
 
   def restore(self, abstract_state, step: int | None = None):
-    """Returns (state, data iterator state) of `step` (default: the latest)."""
-    step = self.latest_step() if step is None else step
-    try:
-      restored = self.manager.restore(step, args=ocp.args.Composite(
-          state=ocp.args.StandardRestore(abstract_state),
-          data=ocp.args.JsonRestore()))
-    except Exception as e:  # Orbax raises many types for mismatched or damaged trees.
-      raise self._restore_error(step, e) from None
+    """Returns (state, data iterator state) of `step` (default: the newest that restores).
+
+    A latest step that fails while an older one restores is damaged: it is skipped with a
+    warning and, in the training run, moved aside (see `_skip_damaged`). A checkpoint of another
+    model fails at every step: then nothing is moved and the newest one's error is raised, as
+    for an explicit `step`.
+    """
+    if step is not None:
+      try:
+        return self._restore(step, abstract_state)
+      except Exception as e:  # Orbax raises many types for mismatched or damaged trees.
+        raise self._restore_error(step, e) from None
+    failed = {}
+    for s in self._steps_newest_first():
+      try:
+        restored = self._restore(s, abstract_state)
+      except Exception as e:
+        failed[s] = e
+        continue
+      self._skip_damaged(failed, s)
+      return restored
+    newest = max(failed)
+    raise self._restore_error(newest, failed[newest], tried_older=True) from None
+
+  def _restore(self, step: int, abstract_state):
+    # The config is read too (and dropped), so a step counts as intact only if all of it is.
+    restored = self.manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state),
+        data=ocp.args.JsonRestore(),
+        config=ocp.args.JsonRestore()))
     return restored['state'], restored['data']
 
-  def _restore_error(self, step: int, e: Exception) -> CheckpointError:
+  def _steps_newest_first(self) -> list[int]:
+    steps = sorted(self.manager.all_steps(), reverse=True)
+    if not steps:
+      raise CheckpointError(f'No checkpoint in {self.directory}.')
+    return steps
+
+  def _skip_damaged(self, failed: dict, used: int) -> None:
+    """Warns about each step newer than `used` that failed; the training run moves them aside.
+
+    Aside means <subdir>_damaged/<step> next to the checkpoints, which Orbax never lists, so the
+    run saves those steps again; the files stay for inspection. Readers (sampling, evaluation)
+    only warn: the run may be training. The choice of `used` depends only on the files, so every
+    process makes the same one; process 0 moves.
+    """
+    if not failed:
+      return
+    moving = self.repair and jax.process_index() == 0
+    for step, e in sorted(failed.items(), reverse=True):
+      path = os.path.join(self.directory, str(step))
+      aside = self._move_aside(path) if moving else None
+      logging.warning(
+          'Checkpoint %s is damaged (%s: %s); using step %d, the newest one that restores. %s',
+          path, type(e).__name__, str(e)[:200], used,
+          f'Moved it to {aside} (not deleted).' if aside else
+          'Left in place: the training run moves it aside when it resumes.' if not self.repair
+          else 'Process 0 moves it aside.')
+    if self.repair:
+      if jax.process_count() > 1:  # Every process lists the steps after the move.
+        ocp.multihost.sync_global_processes('jaxgan_damaged_checkpoints_moved')
+      self.manager.reload()
+
+  def _move_aside(self, path: str) -> str:
+    parent = f'{self.directory}_damaged'
+    aside = os.path.join(parent, os.path.basename(path))
+    for i in itertools.count(1):  # A step damaged again after it was saved anew.
+      if not os.path.exists(aside):
+        break
+      aside = os.path.join(parent, f'{os.path.basename(path)}.{i}')
+    try:
+      os.makedirs(parent, exist_ok=True)
+      os.rename(path, aside)
+    except OSError as e:
+      raise CheckpointError(
+          f'Checkpoint {path} is damaged and could not be moved to {aside} ({e}): move or '
+          f'delete it, then rerun the same command to resume from the newest intact step.'
+      ) from None
+    return aside
+
+  def _restore_error(self, step: int, e: Exception, tried_older: bool = False
+                     ) -> CheckpointError:
+    """`tried_older`: every step failed (most likely a checkpoint of another model)."""
     older = [s for s in self.manager.all_steps() if s < step]
+    if tried_older and older:
+      why, fix = '; no older step restores either', f'delete {self.directory} to start anew'
+    else:
+      why = ''
+      fix = (f'delete that directory to resume from '
+             f'{f"step {max(older)}" if older else "scratch"}')
     return CheckpointError(
         f'Cannot restore checkpoint {os.path.join(self.directory, str(step))}: it does not '
-        f'match this config\'s model or is damaged ({type(e).__name__}: {str(e)[:200]}). Use a '
-        f'fresh --workdir for a different model; if it is damaged, delete that directory to '
-        f'resume from {f"step {max(older)}" if older else "scratch"}.')
+        f'match this config\'s model or is damaged ({type(e).__name__}: {str(e)[:200]}){why}. '
+        f'Use a fresh --workdir for a different model; if it is damaged, {fix}.')
 
   def restore_config(self, step: int | None = None) -> dict:
-    step = self.latest_step() if step is None else step
-    try:
-      return self.manager.restore(step, args=ocp.args.Composite(
-          config=ocp.args.JsonRestore()))['config']
-    except Exception as e:  # A damaged or foreign step directory.
-      raise self._restore_error(step, e) from None
+    """The config saved with `step` (default: the newest step whose config reads)."""
+    if step is not None:
+      try:
+        return self._restore_config(step)
+      except Exception as e:  # A damaged or foreign step directory.
+        raise self._restore_error(step, e) from None
+    failed = {}
+    for s in self._steps_newest_first():
+      try:
+        config = self._restore_config(s)
+      except Exception as e:
+        failed[s] = e
+        continue
+      for bad, e in sorted(failed.items(), reverse=True):  # `restore` moves them aside.
+        logging.warning('Cannot read the config of checkpoint %s (%s: %s); using step %d\'s.',
+                        os.path.join(self.directory, str(bad)), type(e).__name__,
+                        str(e)[:200], s)
+      return config
+    newest = max(failed)
+    raise self._restore_error(newest, failed[newest], tried_older=True) from None
+
+  def _restore_config(self, step: int) -> dict:
+    return self.manager.restore(step, args=ocp.args.Composite(
+        config=ocp.args.JsonRestore()))['config']
 
   def wait(self) -> None:
     with self._save_errors(None):

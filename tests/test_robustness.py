@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from testlib import REPO, tiny
-from jaxgan import checkpoint, guards, run_record, train
+from jaxgan import checkpoint, guards, run_record, state as state_lib, steps, train
 from jaxgan.data import sources
 from jaxgan.data.errors import DataError
 
@@ -140,9 +140,10 @@ def test_corrupt_checkpoint_names_the_directory_and_the_fix(workdir):
     for name in files:
       with open(os.path.join(root, name), 'wb') as f:
         f.write(b'garbage')
+  # Asked for explicitly (the latest one falls back to step 1: test_checkpoint_fallback.py).
   with pytest.raises(checkpoint.CheckpointError,
                      match=f'{step_dir}.*delete that directory to resume from step 1'):
-    restore(workdir)
+    restore(workdir, 2)
 
 
 def test_disk_full_during_a_save_keeps_the_previous_checkpoint(workdir, monkeypatch):
@@ -226,6 +227,37 @@ def test_missing_or_empty_folder(tmp_path, path, message):
     sources.build_source(folder_config(tmp_path / path))
 
 
+# Config combinations ------------------------------------------------------------------------
+
+def train_step_of(name, **fields):
+  """make_train_step of configs/<name>.py with e.g. model__d_norm='layer'."""
+  config = tiny(importlib.import_module(f'configs.{name}').get_config())
+  for key, value in fields.items():
+    section, field = key.split('__')
+    config[section][field] = value
+  return steps.make_train_step(config, state_lib.create(config)[0])
+
+
+@pytest.mark.parametrize('name', ['dcgan_digits', 'acgan_digits'])
+@pytest.mark.parametrize('penalty', ['gradient_penalty', 'r1'])
+def test_penalty_on_a_batchnorm_critic_is_refused(name, penalty):
+  with pytest.raises(ValueError, match=rf"^loss.penalty='{penalty}' needs a critic without "
+                                       rf"BatchNorm .*--config.model.d_norm=layer or none, or "
+                                       rf"--config.loss.penalty=none.$"):
+    train_step_of(name, model__d_norm='batch', loss__penalty=penalty)
+
+
+@pytest.mark.parametrize('name, d_norm, penalty', [
+    ('dcgan_digits', 'layer', 'r1'),
+    ('dcgan_digits', 'none', 'gradient_penalty'),
+    ('acgan_digits', 'layer', 'gradient_penalty'),
+    ('dcgan_digits', 'batch', 'none'),
+    ('wgan_gp_grid25', 'batch', 'gradient_penalty'),  # The toy MLP critic has no norm layers.
+])
+def test_penalty_without_batchnorm_in_the_critic_is_accepted(name, d_norm, penalty):
+  train_step_of(name, model__d_norm=d_norm, loss__penalty=penalty)
+
+
 # The command line: one line, no traceback ---------------------------------------------------
 
 @pytest.mark.parametrize('args, env, message', [
@@ -244,3 +276,15 @@ def test_command_line_errors_are_one_line(args, env, message, tmp_path):
   assert run.returncode == 1
   assert 'Traceback' not in run.stderr
   assert run.stderr.strip().splitlines()[-1].startswith(message), run.stderr[-1000:]
+
+
+def test_penalty_on_a_batchnorm_critic_is_one_line_before_training(tmp_path):
+  run = subprocess.run([sys.executable, '-m', 'jaxgan.main', '--config=configs/dcgan_digits.py',
+                        f'--workdir={tmp_path}', '--config.loss.penalty=r1'],
+                       cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert run.returncode == 1
+  assert 'Traceback' not in run.stderr
+  errors = [line for line in run.stderr.splitlines() if line.startswith('error:')]
+  assert errors == run.stderr.strip().splitlines()[-1:], run.stderr[-1000:]
+  assert 'model.d_norm' in errors[0] and 'loss.penalty' in errors[0]
+  assert not os.listdir(tmp_path / 'checkpoints')  # Refused before the first step.
