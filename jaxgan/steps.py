@@ -86,8 +86,28 @@ def make_d_adversarial(loss: ml_collections.ConfigDict):
   return d_loss
 
 
+# Models whose D is an MLP without normalisation: model.d_norm does not apply to them.
+D_WITHOUT_NORM = frozenset({'toy'})
+
+
+def check_penalty_norm(config: ml_collections.ConfigDict) -> None:
+  """Refuses a gradient penalty or R1 on a BatchNorm critic, which would be silently wrong.
+
+  The penalty is per sample; with BatchNorm each sample's input gradient also runs through the
+  batch statistics (Gulrajani et al. 2017, sec. 4: use no BatchNorm in the critic).
+  """
+  penalty = config.loss.penalty
+  if (penalty != 'none' and penalty in losses.PENALTIES and config.model.d_norm == 'batch'
+      and config.model.name not in D_WITHOUT_NORM):
+    raise ValueError(
+        f"loss.penalty={penalty!r} needs a critic without BatchNorm (the penalty's gradient "
+        f'would run through batch statistics; Gulrajani et al. say not to): set '
+        f'--config.model.d_norm=layer or none, or --config.loss.penalty=none.')
+
+
 def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
   """Builds `train_step(state, batch)`; batch['image'] is (n_critic, B, ...) real data."""
+  check_penalty_norm(config)
   adversarial = losses.get_loss(config.loss.name)
   d_adversarial = make_d_adversarial(config.loss)
   num_classes = config.model.get('num_classes', 0)
