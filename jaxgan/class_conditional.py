@@ -73,14 +73,14 @@ def make_class_agreement(config: ml_collections.ConfigDict,
   """For conditional digits runs: (params, stats) -> {'class_agreement', per-digit scores}.
 
   The fraction of `class_agreement_samples` fixed-noise samples, balanced over the digits, that
-  the package's digits classifier (trained on real digits) assigns to their conditioning label.
+  the package's digits classifier confidently reads as their conditioning label.
   None where it does not apply (other data, unconditional, or turned off).
   """
   count = config.get('class_agreement_samples', 0)
   if not (count and num_classes(config) and config.data.name == 'digits'):
     return None
   from jaxgan.metrics import classifier  # pylint: disable=g-import-not-at-top
-  judge = classifier.load_digits_classifier(config.model.image_size)
+  judge = classifier.load_digits_classifier()
   labels = balanced_labels(count, num_classes(config))
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), AGREEMENT_NOISE_SALT)
   z = np.asarray(jax.random.normal(key, (count, config.model.z_dim)))

@@ -9,6 +9,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 
 NUM_CLASSES = 10
+HOLDOUT_EVERY = 10  # Every 10th digit of each class is held out: a fixed, stratified 90/10 split.
+SPLITS = ('train', 'test', 'all')  # 1,618 / 179 / 1,797 digits.
 
 
 def digits_images(image_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
@@ -28,3 +30,23 @@ def digits_images(image_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
   # Guard float rounding at the ends so callers can rely on the closed range.
   images = np.clip(np.asarray(images, dtype=np.float32), -1.0, 1.0)
   return images, data.target.astype(np.int32)
+
+
+def digits_split(image_size: int = 32, split: str = 'train') -> tuple[np.ndarray, np.ndarray]:
+  """One split of `digits_images`: 'train' (90%), 'test' (every 10th of each digit) or 'all'.
+
+  GANs train on 'train' and are judged against 'test', which neither they nor the digits
+  classifier (`jaxgan.metrics.classifier`) have seen.
+  """
+  if split not in SPLITS:
+    raise ValueError(f'data.split={split!r} for digits: valid splits are {list(SPLITS)}.')
+  images, labels = digits_images(image_size)
+  if split == 'all':
+    return images, labels
+  # The rank of each image among the images of its class (the data set is not in class order).
+  rank = np.zeros(len(labels), np.int64)
+  for k in range(NUM_CLASSES):
+    rank[labels == k] = np.arange(np.sum(labels == k))
+  test = rank % HOLDOUT_EVERY == HOLDOUT_EVERY - 1
+  keep = test if split == 'test' else ~test
+  return images[keep], labels[keep]

@@ -43,8 +43,8 @@ def array_source(images: np.ndarray, labels: np.ndarray, **kwargs) -> Source:
 
 
 def digits(config: ml_collections.ConfigDict) -> Source:
-  from jaxgan.data.digits import digits_images  # pylint: disable=g-import-not-at-top
-  images, labels = digits_images(config.model.image_size)
+  from jaxgan.data.digits import digits_split  # pylint: disable=g-import-not-at-top
+  images, labels = digits_split(config.model.image_size, config.data.split)
   return array_source(images, labels, num_classes=10, class_names=tuple(map(str, range(10))))
 
 

@@ -81,8 +81,8 @@ class DigitsFeatures:
   @functools.cached_property
   def classifier(self):
     from jaxgan.metrics import classifier  # pylint: disable=g-import-not-at-top
-    # One classifier (32 px, cached on disk) judges every run; smaller images are resized to it.
-    return classifier.load_digits_classifier(32)
+    # One classifier (cached on disk) judges every run; other sizes are resized to it.
+    return classifier.load_digits_classifier()
 
   def __call__(self, images) -> tuple[np.ndarray, np.ndarray]:
     def compute(images):
