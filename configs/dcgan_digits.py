@@ -23,9 +23,10 @@ def get_config():
   c.data.name = 'digits'
   c.data.flip = False  # Mirrored digits are not digits.
   # Offline metrics (the package's digits classifier, no download), cheap enough for the quick
-  # start: digits-FD, digits present and pixel diversity for the mode-collapse monitor.
-  c.evals.digits_fd = dict(every=500, num_samples=1_000)
-  c.evals.class_coverage = dict(every=500, num_samples=1_000)
-  c.evals.diversity = dict(every=500, num_samples=1_000)
+  # start: the share of samples read confidently as a digit, digits present among them,
+  # precision/recall against held-out digits, digits-FD, and pixel diversity for the
+  # mode-collapse monitor.
+  for name in ('digits_confident', 'class_coverage', 'prdc', 'digits_fd', 'diversity'):
+    c.evals[name] = dict(every=500, num_samples=1_000)
   c.best_metric = 'digits_fd'
   return c

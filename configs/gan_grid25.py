@@ -28,5 +28,6 @@ def get_config():
   # The VEEGAN / PacGAN protocol: modes covered and high-quality fraction of 2,500 samples.
   c.evals.mode_coverage = dict(every=1_000, num_samples=2_500)
   c.evals.diversity = dict(every=1_000, num_samples=2_500)
+  c.evals.prdc = dict(every=1_000, num_samples=2_500, num_real=2_500)  # Raw 2-D points.
   c.best_metric = 'modes_covered'  # Not high_quality: a collapsed G puts all on one mode.
   return c

@@ -30,4 +30,5 @@ def get_config():
   c.optim.lr_schedule = 'linear'
   c.evals.mode_coverage = dict(every=2_000, num_samples=2_500)
   c.evals.diversity = dict(every=2_000, num_samples=2_500)
+  c.evals.prdc = dict(every=2_000, num_samples=2_500, num_real=2_500)  # Raw 2-D points.
   return c

@@ -30,8 +30,8 @@ from absl import logging
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan import checkpoint, sharding, steps
-from jaxgan.data import gaussians
-from jaxgan.metrics import coverage, fid, stats
+from jaxgan.data import digits, gaussians
+from jaxgan.metrics import classifier, coverage, fid, prdc, stats
 from jaxgan.metrics import features as features_lib
 
 EVAL_NOISE_SALT = 0xE7A1  # Eval noise: fold_in(PRNGKey(seed), salt), fixed over the run.
@@ -115,31 +115,73 @@ def _digits_classifier(config, name: str):
   return _space('digits')
 
 
-def build_class_coverage(config, options) -> Evaluate:
-  """Digits present at all, and total variation between predicted and real class frequencies."""
+def build_digits_confident(config, options) -> Evaluate:
+  """Share of samples the digits classifier reads as a digit with probability >= 0.7."""
   del options
-  space = _digits_classifier(config, 'class_coverage')
-  from jaxgan.data.digits import NUM_CLASSES, digits_images  # pylint: disable=g-import-not-at-top
-  labels = digits_images(8)[1]
-  real = np.bincount(labels, minlength=NUM_CLASSES) / len(labels)
+  space = _digits_classifier(config, 'digits_confident')
 
   def evaluate(samples):
-    from jaxgan.metrics import classifier  # pylint: disable=g-import-not-at-top
-    fractions, present = classifier.class_coverage(space.classifier, samples.outputs)
-    return {'classes_covered': present, 'class_tv': 0.5 * float(np.abs(fractions - real).sum())}
+    return {'digits_confident': classifier.digits_confident(space.classifier, samples.outputs)}
+  return evaluate
+
+
+def build_class_coverage(config, options) -> Evaluate:
+  """Digits present among the confident samples, and total variation to the real class mix."""
+  del options
+  space = _digits_classifier(config, 'class_coverage')
+  labels = digits.digits_split(8, config.data.split)[1]
+  real = np.bincount(labels, minlength=digits.NUM_CLASSES) / len(labels)
+
+  def evaluate(samples):
+    shares, present = classifier.class_coverage(space.classifier, samples.outputs)
+    return {'classes_covered': present, 'class_tv': 0.5 * float(np.abs(shares - real).sum())}
   return evaluate
 
 
 def build_class_agreement(config, options) -> Evaluate:
+  """Share of samples confidently read as their asked digit: overall and for the worst digit."""
   del options
   space = _digits_classifier(config, 'class_agreement')
   _require(config.model.get('num_classes', 0) > 0, 'class_agreement',
            'a class-conditional model (model.num_classes > 0)')
 
   def evaluate(samples):
-    from jaxgan.metrics import classifier  # pylint: disable=g-import-not-at-top
-    overall, _ = classifier.class_agreement(space.classifier, samples.outputs, samples.labels)
-    return {'class_agreement': overall}
+    overall, per_class = classifier.class_agreement(space.classifier, samples.outputs,
+                                                    samples.labels)
+    return {'class_agreement': overall, 'class_agreement_min': float(np.nanmin(per_class))}
+  return evaluate
+
+
+def _prdc_reference(config, options, num: int):
+  """(embed, real features) for PRDC: raw points of a 2-D mixture, the digits classifier's
+  features of the held-out digits, or Inception features of (at most `num`) real images."""
+  if config.data.name in gaussians.MIXTURES:
+    points, _ = gaussians.sample_mixture(config.data.name, num, config.seed + 1)
+    return np.asarray, lambda: points  # Fresh points: not the training draw.
+  if config.data.name == 'digits':
+    judge = _space('digits').classifier
+    # Digits neither the GAN nor the classifier trained on, in the classifier's stroke-layout
+    # space (see DigitsClassifier.layout_features).
+    return judge.layout_features, functools.cache(
+        lambda: judge.layout_features(digits.digits_split(judge.image_size, 'test')[0]))
+  space = _image_space(config, 'prdc', options)
+
+  @functools.cache
+  def real():
+    features = stats.reference(config, space)['features']
+    picks = np.random.default_rng(0).permutation(len(features))[:num]
+    return features[np.sort(picks)]
+  return (lambda x: space(x)[0]), real
+
+
+def build_prdc(config, options) -> Evaluate:
+  """Precision, recall (Kynkaanniemi et al. 2019), density, coverage (Naeem et al. 2020)."""
+  k = options.get('k', 5)
+  embed, real = _prdc_reference(config, options,
+                                options.get('num_real', EVALUATORS['prdc'].num_samples))
+
+  def evaluate(samples):
+    return prdc.prdc(real(), embed(samples.outputs), k)
   return evaluate
 
 
@@ -207,7 +249,11 @@ EVALUATORS: dict[str, Entry] = {
     'digits_fd': Entry(_frechet('digits_fd', 'digits'), {'digits_fd': 'min'}, 1_000),
     'class_coverage': Entry(build_class_coverage,
                             {'classes_covered': 'max', 'class_tv': 'min'}, 1_000),
-    'class_agreement': Entry(build_class_agreement, {'class_agreement': 'max'}, 1_000),
+    'digits_confident': Entry(build_digits_confident, {'digits_confident': 'max'}, 1_000),
+    'class_agreement': Entry(build_class_agreement,
+                             {'class_agreement': 'max', 'class_agreement_min': 'max'}, 1_000),
+    'prdc': Entry(build_prdc, {'precision': 'max', 'recall': 'max', 'density': 'max',
+                               'coverage': 'max'}, 10_000, INCEPTION_OPTIONS | {'k', 'num_real'}),
     'mode_coverage': Entry(build_mode_coverage,
                            {'modes_covered': 'max', 'high_quality': 'max'}, 2_500),
     'diversity': Entry(build_diversity, {'diversity': 'max'}, 1_000,

@@ -3,8 +3,10 @@
   python -m jaxgan.report --workdir=runs/dcgan_digits
 
 Reads the run's TensorBoard event files and `samples/step_*.png`, and writes
-`<workdir>/report.md` with its plots in `<workdir>/report/`: `losses.png` (D and G losses),
-`eval_metrics.png` (one panel per metric, EMA and raw generator together) and
+`<workdir>/report.md` with its plots in `<workdir>/report/`: `real_vs_generated.png` (a grid of
+real training images beside the last sample grid), `losses.png` (D and G losses),
+`precision_recall.png` (precision, recall, density and coverage over the steps, when the `prdc`
+evaluator ran), `eval_metrics.png` (one panel per metric, EMA and raw generator together) and
 `samples_over_time.png`, plus a table of the last and best value of every metric and the steps
 where the mode-collapse monitor raised a warning.
 """
@@ -24,6 +26,8 @@ from PIL import Image
 from jaxgan import evaluators
 
 LOSS_TAGS = ('train_d_loss', 'train_g_loss')
+PRDC_METRICS = ('precision', 'recall', 'density', 'coverage')
+REAL_GRID = 'real.png'  # samples/real.png: real training images, written when training starts.
 COLLAPSE_TAG = 'eval_collapse_warning'
 MAX_GRIDS = 6  # Sample grids shown over time, evenly spaced, always including the last.
 
@@ -121,6 +125,47 @@ def sample_grids(workdir: str) -> list[tuple[int, str]]:
   return [found[i] for i in sorted(set(picks))]
 
 
+def plot_precision_recall(series: Series, path: str) -> bool:
+  """Precision and recall (solid) with density and coverage (dashed) of the EMA generator."""
+  tags = [f'eval_{m}' for m in PRDC_METRICS if f'eval_{m}' in series]
+  if not tags:
+    return False
+  plt = _pyplot()
+  fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
+  for tag in tags:
+    metric = tag.removeprefix('eval_')
+    ax.plot(*series[tag], marker='o', ms=3, label=metric,
+            ls='-' if metric in ('precision', 'recall') else '--')
+  ax.set_xlabel('step')
+  ax.set_ylim(0, max(1.05, max(series[t][1].max() for t in tags) * 1.05))
+  ax.set_title('precision / recall (k-NN manifolds of real and generated features)')
+  ax.legend(fontsize=8)
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+  return True
+
+
+def plot_real_vs_generated(workdir: str, grids: list[tuple[int, str]], path: str) -> bool:
+  """The real grid beside the last sample grid, at the same scale."""
+  real = os.path.join(workdir, 'samples', REAL_GRID)
+  if not grids or not os.path.exists(real):
+    return False
+  plt = _pyplot()
+  fig, axes = plt.subplots(1, 2, figsize=(8, 4.3), dpi=100)
+  step, last = grids[-1]
+  for ax, (title, grid_path) in zip(axes, (('real', real), (f'generated, step {step}', last))):
+    with Image.open(grid_path) as im:
+      ax.imshow(np.asarray(im.convert('RGB')), interpolation='nearest')
+    ax.set_title(title)
+    ax.axis('off')
+  fig.tight_layout()
+  fig.savefig(path)
+  plt.close(fig)
+  return True
+
+
 def plot_samples(grids: list[tuple[int, str]], path: str) -> bool:
   if not grids:
     return False
@@ -167,11 +212,17 @@ def write_report(workdir: str) -> str:
   name = os.path.basename(os.path.normpath(workdir))
   lines = [f'# Run report: {name}', '', f'Workdir `{os.path.abspath(workdir)}`, '
            f'last logged step {last_step}.', '']
+  grids = sample_grids(workdir)
+  if plot_real_vs_generated(workdir, grids, os.path.join(out_dir, 'real_vs_generated.png')):
+    lines += ['## Real and generated', '', '![real vs generated](report/real_vs_generated.png)',
+              '']
   if plot_losses(series, os.path.join(out_dir, 'losses.png')):
     lines += ['## Losses', '', '![losses](report/losses.png)', '']
   if plot_eval_metrics(series, os.path.join(out_dir, 'eval_metrics.png')):
-    lines += ['## Evaluation', '', '![eval metrics](report/eval_metrics.png)', '',
-              *metric_table(series), '']
+    lines += ['## Evaluation', '']
+    if plot_precision_recall(series, os.path.join(out_dir, 'precision_recall.png')):
+      lines += ['![precision and recall](report/precision_recall.png)', '']
+    lines += ['![eval metrics](report/eval_metrics.png)', '', *metric_table(series), '']
     if COLLAPSE_TAG in series:
       steps, flags_ = series[COLLAPSE_TAG]
       flagged = [int(s) for s, f in zip(steps, flags_) if f > 0]
@@ -179,7 +230,6 @@ def write_report(workdir: str) -> str:
                 'diversity or coverage fell sharply below its best level.' if flagged else
                 'Mode-collapse monitor: no warning (diversity and coverage never fell sharply).',
                 '']
-  grids = sample_grids(workdir)
   if plot_samples(grids, os.path.join(out_dir, 'samples_over_time.png')):
     lines += ['## Samples over time', '', '![samples](report/samples_over_time.png)', '',
               'Steps: ' + ', '.join(f'[{s}]({os.path.relpath(p, workdir)})' for s, p in grids),

@@ -52,6 +52,38 @@ def write_samples(workdir, writer, step, samples, reference=None, labels=None,
   return path
 
 
+def real_examples(source, num: int, labels=None, seed: int = 0, scan: int = 10_000):
+  """Real images for the grid shown beside the samples (samples/real.png).
+
+  `num` examples of a seeded shuffle; with `labels` (a class-conditional grid), examples of
+  those classes in the same layout, taken from the first `scan` examples of the shuffle.
+  """
+  order = np.random.default_rng(seed).permutation(len(source))[:scan]
+  if labels is None:
+    return np.stack([source[i]['image'] for i in order[:num]])
+  wanted = {int(k): int(c) for k, c in enumerate(np.bincount(labels)) if c}
+  found = {k: [] for k in wanted}
+  for i in order:
+    example = source[i]
+    k = int(example['label'])
+    if len(found.get(k, ())) < wanted.get(k, 0):
+      found[k].append(example['image'])
+  picked = [found[int(k)].pop(0) if found[int(k)] else None for k in labels]
+  blank = np.ones_like(next(p for p in picked if p is not None))  # White where a class ran out.
+  return np.stack([blank if p is None else p for p in picked])
+
+
+def write_real_grid(workdir, source, num: int, labels=None, class_names=()) -> str:
+  """samples/real.png: real training images in the layout of the sample grids."""
+  real = real_examples(source, num, labels)
+  picture = (images.make_grid(real) if labels is None else
+             images.class_grid(real, labels, class_names))
+  os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
+  path = os.path.join(workdir, 'samples', 'real.png')
+  images.save_png(path, picture)
+  return path
+
+
 class TrainMetrics:
   """Sums the step metrics on device; `write` logs their means as train_<name>.
 
@@ -167,6 +199,8 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
   class_agreement = class_conditional.make_class_agreement(config, sampler)  # digits only
   toy = config.model.name == 'toy'  # 2-D samples are drawn over real points.
   reference = np.stack([source[i]['image'] for i in range(2000)]) if toy else None
+  if is_main and not toy and start_step == 0:
+    write_real_grid(workdir, source, len(z_grid), labels_grid, source.class_names)
 
   writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
   if start_step == 0:

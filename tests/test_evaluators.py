@@ -6,11 +6,14 @@ import shutil
 import ml_collections
 import numpy as np
 import pytest
+from PIL import Image
 
 from testlib import tiny
-from jaxgan import evaluate, evaluators, report, train
-from jaxgan.data import gaussians
-from jaxgan.metrics import classifier, fid, stats
+
+from jaxgan import evaluate, evaluators, images, report, train
+from jaxgan.data import gaussians, sources
+from jaxgan.data.digits import digits_split
+from jaxgan.metrics import classifier, fid, prdc, stats
 from jaxgan.models import inception
 from test_train import get_config, read_scalars
 
@@ -20,7 +23,7 @@ def stats_cache(tmp_path, monkeypatch):
   """A fresh statistics cache; the digits classifier is copied in so it is not retrained."""
   cache = tmp_path / 'cache'
   cache.mkdir()
-  trained = classifier.cache_path(32)
+  trained = classifier.cache_path(classifier.IMAGE_SIZE)
   if trained.exists():
     shutil.copy(trained, cache / trained.name)
   monkeypatch.setenv('JAXGAN_CACHE', str(cache))
@@ -76,6 +79,48 @@ def test_mode_coverage_evaluator_on_known_points():
   assert score(far) == {'modes_covered': 5, 'high_quality': 0.5}
 
 
+def test_digits_evaluators_pass_real_digits_and_fail_blanks(stats_cache):
+  """digits_confident, class_coverage and prdc by name: held-out real digits pass, blanks
+  fail (the classifier's own tests cover blobs, noise and averaged pairs)."""
+  config = get_config('dcgan_digits')
+  score = {name: evaluators.EVALUATORS[name].build(config, {})
+           for name in ('digits_confident', 'class_coverage', 'prdc')}
+  real = evaluators.Samples(digits_split(16, 'train')[0][:500])
+  blank = evaluators.Samples(np.full((500, 16, 16, 1), -1.0, np.float32))
+  assert score['digits_confident'](real)['digits_confident'] >= 0.9
+  assert score['digits_confident'](blank)['digits_confident'] == 0.0
+  assert score['class_coverage'](real)['classes_covered'] == 10
+  assert score['class_coverage'](blank)['classes_covered'] == 0
+  good, bad = score['prdc'](real), score['prdc'](blank)
+  assert good['precision'] >= 0.8 and good['recall'] >= 0.8 and good['coverage'] >= 0.9
+  assert max(bad.values()) < 0.1
+
+
+def test_class_agreement_evaluator_reports_the_worst_class(stats_cache):
+  config = get_config('cgan_digits')
+  score = evaluators.EVALUATORS['class_agreement'].build(config, {})
+  images, labels = digits_split(16, 'test')
+  right = score(evaluators.Samples(images, labels))
+  assert right['class_agreement'] >= 0.9 and right['class_agreement_min'] >= 0.75
+  swapped = np.select([labels == 7, labels == 3], [3, 7], labels)  # 3s asked as 7s and back.
+  wrong = score(evaluators.Samples(images, swapped))
+  assert wrong['class_agreement_min'] <= 0.1 < wrong['class_agreement']
+
+
+def test_prdc_evaluator_on_raw_points_of_a_mixture():
+  """On the grid of 25 the real side is a fresh draw of the mixture (not the training one)."""
+  config = get_config('wgan_gp_grid25')
+  score = evaluators.EVALUATORS['prdc'].build(config, {'num_real': 2500})
+  fresh = gaussians.sample_mixture('grid25', 2500, seed=123)[0]
+  good = score(evaluators.Samples(fresh))
+  assert min(good['precision'], good['recall'], good['coverage']) >= 0.9
+  centres, std = gaussians.MIXTURES['grid25']
+  rng = np.random.default_rng(0)
+  five_modes = np.repeat(centres[:5], 500, axis=0) + std * rng.standard_normal((2500, 2))
+  dropped = score(evaluators.Samples(five_modes))
+  assert dropped['precision'] >= 0.9 and dropped['recall'] < 0.3 and dropped['coverage'] < 0.3
+
+
 def test_collapse_monitor_warns_on_a_sharp_fall_only():
   monitor = evaluators.CollapseMonitor(drop=0.3)
   # Falling from above the data's own diversity (1.0) down to it is no collapse.
@@ -97,6 +142,8 @@ def test_training_writes_eval_scalars_keeps_best_and_reports(workdir, stats_cach
   config.evals.digits_fd = dict(every=2, num_samples=64)
   config.evals.class_coverage = dict(every=2, num_samples=64)
   config.evals.diversity = dict(every=4, num_samples=64, raw=False)
+  config.evals.prdc = dict(every=2, num_samples=64)
+  config.evals.digits_confident = dict(every=2, num_samples=64)
   config.best_metric = 'digits_fd'
   state = train.train_and_evaluate(config, workdir)
 
@@ -113,9 +160,8 @@ def test_training_writes_eval_scalars_keeps_best_and_reports(workdir, stats_cach
   gan, _, _ = train.build_state(config, mesh)
   samples = evaluators.make_generator(config, gan, mesh)(state.ema_params, state.g_stats,
                                                          64).outputs
-  judge = classifier.load_digits_classifier(32)
-  from jaxgan.data.digits import digits_images
-  real = judge.features(digits_images(16)[0])
+  judge = classifier.load_digits_classifier()
+  real = judge.features(digits_split(16, 'train')[0])
   fake = judge.features(samples)
   expected = fid.frechet_distance(fake.mean(0), np.cov(fake, rowvar=False), real.mean(0),
                                   np.cov(real, rowvar=False))
@@ -133,11 +179,27 @@ def test_training_writes_eval_scalars_keeps_best_and_reports(workdir, stats_cach
   assert results['digits_fd_raw'] == pytest.approx(series['eval_digits_fd_raw'][1][-1],
                                                    rel=1e-5)
 
+  # The PRDC scores logged at the last step, recomputed: the classifier's layout features of
+  # the samples against those of the held-out digits.
+  expected = prdc.prdc(judge.layout_features(digits_split(16, 'test')[0]),
+                       judge.layout_features(samples))
+  for metric, value in expected.items():
+    assert series[f'eval_{metric}'][1][-1] == pytest.approx(value, rel=1e-6), metric
+  assert series['eval_digits_confident'][1][-1] == pytest.approx(
+      classifier.digits_confident(judge, samples))
+
   path = report.write_report(workdir)
   text = open(path).read()
   assert '| eval_digits_fd |' in text and 'report/eval_metrics.png' in text
-  for png in ('losses.png', 'eval_metrics.png', 'samples_over_time.png'):
+  assert 'report/real_vs_generated.png' in text and 'report/precision_recall.png' in text
+  for png in ('losses.png', 'eval_metrics.png', 'samples_over_time.png', 'precision_recall.png',
+              'real_vs_generated.png'):
     assert os.path.getsize(os.path.join(workdir, 'report', png)) > 1000
+  # samples/real.png holds real training digits in the sample grids' layout.
+  real_grid = np.asarray(Image.open(os.path.join(workdir, 'samples', 'real.png')))
+  expected_grid = images.make_grid(train.real_examples(
+      sources.build_source(config), config.num_grid_samples))
+  np.testing.assert_array_equal(real_grid, expected_grid[..., 0])
 
 
 def test_stats_round_trip_and_cache(stats_cache, monkeypatch, tmp_path):
@@ -146,8 +208,8 @@ def test_stats_round_trip_and_cache(stats_cache, monkeypatch, tmp_path):
   out = str(tmp_path / 'digits.npz')
   stats.write_statistics('digits', 'digits', out, image_size=16)
   mu, sigma = fid.load_statistics(tmp_path / 'digits.npz')
-  from jaxgan.data.digits import digits_images
-  feats = classifier.load_digits_classifier(32).features(digits_images(16)[0]).astype(np.float64)
+  feats = classifier.load_digits_classifier().features(digits_split(16, 'train')[0])
+  feats = feats.astype(np.float64)
   np.testing.assert_allclose(mu, feats.mean(0), rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(sigma, np.cov(feats, rowvar=False), rtol=1e-4, atol=1e-6)
   cached = list((stats_cache / 'stats').glob('digits-train-16px-1ch-digits.npz'))
@@ -157,7 +219,7 @@ def test_stats_round_trip_and_cache(stats_cache, monkeypatch, tmp_path):
     raise AssertionError('recomputed although cached')
   monkeypatch.setattr(stats, 'real_features', fail)
   line = stats.write_statistics('digits', 'digits', out, image_size=16)
-  assert line.startswith('1797 digits/train images') and line.endswith(out)
+  assert line.startswith('1621 digits/train images') and line.endswith(out)
 
 
 @pytest.mark.slow
@@ -190,7 +252,6 @@ def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cac
   from the Inception features of the checkpoint's samples and of the real digits."""
   import scipy.linalg
   import scipy.special
-  from jaxgan.data.digits import digits_images
   from jaxgan.metrics import features as features_lib
   import importlib.util
   spec = importlib.util.spec_from_file_location(  # Random weights in pytorch-fid's layout.
@@ -207,11 +268,13 @@ def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cac
   config.evals.kid = dict(every=2, num_samples=40, inception_size=size, num_subsets=5,
                           subset_size=20)
   config.evals['is'] = dict(every=2, num_samples=40, inception_size=size, splits=4)
+  config.evals.prdc = dict(every=2, num_samples=40, inception_size=size, k=3, num_real=300)
   config.best_metric = 'fid'
   state = train.train_and_evaluate(config, workdir)
   assert sorted(os.listdir(os.path.join(workdir, 'best'))) == ['2']
   series = report.read_scalars(workdir)
-  for tag in ('eval_fid', 'eval_kid', 'eval_is', 'eval_fid_raw', 'eval_is_raw'):
+  for tag in ('eval_fid', 'eval_kid', 'eval_is', 'eval_fid_raw', 'eval_is_raw', 'eval_precision',
+              'eval_recall', 'eval_density', 'eval_coverage'):
     assert list(series[tag][0]) == [2], tag
 
   space = features_lib.get_features('inception', weights=str(weights), size=size)
@@ -220,7 +283,7 @@ def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cac
   samples = evaluators.make_generator(config, gan, mesh)(state.ema_params, state.g_stats,
                                                          40).outputs
   fake, logits = (np.asarray(a, np.float64) for a in space(samples))
-  real = np.asarray(space(digits_images(16)[0])[0], np.float64)
+  real = np.asarray(space(digits_split(16, 'train')[0])[0], np.float64)
   mu1, mu2 = fake.mean(0), real.mean(0)
   s1, s2 = np.cov(fake, rowvar=False), np.cov(real, rowvar=False)
   covmean = scipy.linalg.sqrtm(s1 @ s2).real
@@ -241,3 +304,9 @@ def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cac
             for part in np.split(p, 4)]
   assert series['eval_is'][1][0] == pytest.approx(np.mean(scores), rel=1e-5)
   assert 1.0 <= series['eval_is'][1][0] <= 1008
+
+  # PRDC on the same Inception features: 300 real ones drawn with a fixed seed.
+  picks = np.sort(np.random.default_rng(0).permutation(len(real))[:300])
+  expected = prdc.prdc(real[picks], fake, k=3)
+  for metric, value in expected.items():
+    assert series[f'eval_{metric}'][1][0] == pytest.approx(value, rel=1e-5, abs=1e-6), metric
