@@ -100,6 +100,8 @@ def get_config() -> ml_collections.ConfigDict:
   c.data.path = ''  # Image folder for data.name == 'folder'.
   c.data.tfds_dir = ''  # TFDS data_dir; '' uses TFDS's default (~/tensorflow_datasets).
   c.data.flip = True  # Random horizontal flips.
+  # DiffAugment (jaxgan.augment) of every image D sees, e.g. 'color,translation,cutout'; '' off.
+  c.data.diffaugment = ''
   c.data.num_workers = 0  # grain worker processes; 0 decodes in the main process.
   c.data.num_points = 100_000  # Training points drawn from a 2-D mixture.
   c.data.max_examples = 0  # > 0: train on the first N examples only (0: all).

@@ -28,7 +28,7 @@ FREE_FIELDS = ('name', 'num_steps', 'log_every', 'sample_every', 'eval_every',
 TUNABLE_FIELDS = ('optim.g_lr', 'optim.d_lr', 'optim.b1', 'optim.b2', 'loss.penalty_weight',
                   'loss.clip_value', 'loss.real_targets', 'loss.fake_targets',
                   'loss.one_sided', 'loss.flip_prob', 'loss.aux_weight_', 'model.ema_decay',
-                  'data.flip')
+                  'data.flip', 'data.diffaugment')
 PACKAGES = ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'grain', 'numpy',
             'ml_collections', 'clu')
 

@@ -10,11 +10,12 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgan import losses
+from jaxgan import augment, losses
 from jaxgan.state import GAN, GANState, apply
 
 
 TARGETS_SALT = 0x7A6E  # Soft-target key of a D update: fold_in(update key, salt).
+AUGMENT_SALT = 0xA06  # DiffAugment key of an update: fold_in(update key, salt).
 
 
 def global_norm(tree) -> jax.Array:
@@ -118,6 +119,7 @@ def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
   clip_value = config.loss.clip_value
   z_dim = config.model.z_dim
   ema_decay = config.model.ema_decay
+  diffaugment = augment.make_diffaugment(config.data.get('diffaugment', ''))
 
   def critic(d_params, d_stats, labels):
     return lambda x: discriminate(gan, d_params, d_stats, x, labels)[0][0]
@@ -141,6 +143,9 @@ def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
     # G runs in training mode (batch statistics) as in the G step; its stat updates are dropped.
     fake, _ = generate(gan, state.g_params, state.g_stats, z, train=True, labels=labels)
     fake = jax.lax.stop_gradient(fake)
+    augment_key = jax.random.fold_in(key, AUGMENT_SALT)  # Real and fake get their own draws.
+    real = diffaugment(jax.random.fold_in(augment_key, 0), real)
+    fake = diffaugment(jax.random.fold_in(augment_key, 1), fake)
 
     def loss_fn(d_params):
       (real_logits, real_cls), stats = discriminate(gan, d_params, d_stats, real, labels)
@@ -171,6 +176,7 @@ def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
 
     def loss_fn(g_params):
       fake, g_stats = generate(gan, g_params, state.g_stats, z, train=True, labels=labels)
+      fake = diffaugment(jax.random.fold_in(key, AUGMENT_SALT), fake)
       # D's running statistics are not updated by the G step (they only serve evaluation).
       (fake_logits, fake_cls), _ = discriminate(gan, state.d_params, state.d_stats, fake,
                                                 labels)

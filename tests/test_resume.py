@@ -59,7 +59,9 @@ def assert_same_run(workdir_a, workdir_b, step):
     {},
     {'optim.n_critic': 2, 'loss.name': 'wasserstein', 'loss.penalty': 'gradient_penalty',
      'model.d_norm': 'layer'},
-], ids=['dcgan', 'wgan_gp_n_critic2'])
+    {'data.diffaugment': 'color,translation,cutout', 'loss.penalty': 'r1',
+     'model.d_norm': 'layer'},
+], ids=['dcgan', 'wgan_gp_n_critic2', 'diffaugment_r1'])
 def test_resumed_run_equals_straight_run(overrides, tmp_path):
   straight, resumed = str(tmp_path / 'straight'), str(tmp_path / 'resumed')
   train.train_and_evaluate(digits_config(6, **overrides), straight)
