@@ -49,6 +49,9 @@ def get_config() -> ml_collections.ConfigDict:
   c.model.g_input = 'conv_transpose'  # 'conv_transpose' (report 000) or 'linear' (report 004).
   c.model.g_upsample = 'conv_transpose'  # 'conv_transpose' or 'subpixel' (conv + depth-to-space).
   c.model.g_kernel_size = 4
+  # > 0: G's output is averaged down to this size and upsampled back bilinearly, for data
+  # upsampled from a smaller native size (digits: 8). See dcgan.through_native_size.
+  c.model.g_native_size = 0
   c.model.d_kernel_size = 4
   c.model.d_norm = 'batch'  # 'batch', 'layer' or 'none' (critics of WGAN-GP have no BatchNorm).
   # Kernel-4 stride-2 (transposed) convolutions, all the same function of the same parameters:

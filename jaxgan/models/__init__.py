@@ -10,11 +10,8 @@ from jaxgan.models import conditional, dcgan, toy
 
 
 def build_dcgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
-  g = dcgan.Generator(m.image_size, m.channels, m.z_dim, m.g_features, m.g_input, m.g_upsample,
-                      m.g_kernel_size, rngs=rngs, conv_impl=conv_impl(m),
-                      dtype=compute_dtype(m))
-  d = dcgan.Discriminator(m.image_size, m.channels, m.d_features, m.d_norm, m.d_kernel_size,
-                          rngs=rngs, conv_impl=conv_impl(m), dtype=compute_dtype(m))
+  g = dcgan.Generator(**dcgan_kwargs(m)[0], rngs=rngs)
+  d = dcgan.Discriminator(**dcgan_kwargs(m)[1], rngs=rngs)
   return g, d
 
 
@@ -37,7 +34,8 @@ def dcgan_kwargs(m: ml_collections.ConfigDict) -> tuple[dict, dict]:
   """Keyword arguments of dcgan.Generator and dcgan.Discriminator, shared by the variants."""
   g = dict(image_size=m.image_size, channels=m.channels, z_dim=m.z_dim, features=m.g_features,
            input_layer=m.g_input, upsample=m.g_upsample, kernel_size=m.g_kernel_size,
-           conv_impl=conv_impl(m), dtype=compute_dtype(m))
+           conv_impl=conv_impl(m), dtype=compute_dtype(m),
+           native_size=m.get('g_native_size', 0))  # Configs saved before the field: off.
   d = dict(image_size=m.image_size, channels=m.channels, features=m.d_features, norm=m.d_norm,
            kernel_size=m.d_kernel_size, conv_impl=conv_impl(m),
            dtype=compute_dtype(m))

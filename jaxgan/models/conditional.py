@@ -112,4 +112,6 @@ class ConditionalBatchNormGenerator(nnx.Module):
     x = nnx.relu(net.norms[0](x, labels, train))
     for up, norm in zip(net.ups, net.norms[1:]):
       x = nnx.relu(norm(up(x), labels, train))
-    return jnp.tanh(net.to_image(x)).astype(jnp.float32)  # f32 even when computing in bf16.
+    # f32 even when computing in bf16.
+    return dcgan.through_native_size(jnp.tanh(net.to_image(x)).astype(jnp.float32),
+                                     net.native_size)

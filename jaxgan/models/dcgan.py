@@ -32,6 +32,24 @@ def num_doublings(image_size: int) -> tuple[int, int]:
       f'model.image_size={image_size} is not 4 * 2**n or 3 * 2**n (e.g. 16, 32, 64, 96).')
 
 
+def through_native_size(images, native_size: int):
+  """Images averaged down to `native_size` px and upsampled bilinearly back (0: unchanged).
+
+  For data that were upsampled from a smaller native size (the 8x8 digits), this puts the
+  generator's output where the data live: it cannot draw detail the data never hold, so D
+  judges shapes, not interpolation artefacts (digits: +6 points of confidently read samples at
+  6,000 steps, README). The upsampling is the data pipeline's (`jax.image.resize`, bilinear).
+  """
+  if not native_size:
+    return images
+  b, h, w, c = images.shape
+  if h % native_size or w % native_size:
+    raise ValueError(f'model.g_native_size={native_size} must divide the image size {h}.')
+  f = h // native_size
+  small = images.reshape(b, h // f, f, w // f, f, c).mean(axis=(2, 4))
+  return jax.image.resize(small, images.shape, method='bilinear')
+
+
 def make_norm(kind: str, features: int, rngs: nnx.Rngs, dtype=None):
   if kind == 'batch':
     # momentum 0.9 in Flax is PyTorch's momentum 0.1.
@@ -111,8 +129,12 @@ class Generator(nnx.Module):
   def __init__(self, image_size: int, channels: int, z_dim: int, features: int = 64,
                input_layer: str = 'conv_transpose', upsample: str = 'conv_transpose',
                kernel_size: int = 4, *, rngs: nnx.Rngs, conv_impl: str = 'fast',
-               dtype=None):
+               dtype=None, native_size: int = 0):
     base, n = num_doublings(image_size)
+    if native_size and image_size % native_size:
+      raise ValueError(f'model.g_native_size={native_size} must divide model.image_size='
+                       f'{image_size}.')
+    self.native_size = native_size
     widths = [features * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 512, 256, 128, 64
     self.base, self.input_layer = base, input_layer
     if input_layer == 'conv_transpose':  # 1x1 -> base x base, as PyTorch's kernel-4 "VALID".
@@ -138,7 +160,8 @@ class Generator(nnx.Module):
     x = nnx.relu(apply_norm(self.norms[0], x, train))
     for up, norm in zip(self.ups, self.norms[1:]):
       x = nnx.relu(apply_norm(norm, up(x), train))
-    return jnp.tanh(self.to_image(x)).astype(jnp.float32)  # f32 even when computing in bf16.
+    # f32 even when computing in bf16.
+    return through_native_size(jnp.tanh(self.to_image(x)).astype(jnp.float32), self.native_size)
 
 
 class Discriminator(nnx.Module):
