@@ -26,8 +26,18 @@ def cache(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def classifier(cache):
-  return clf_lib.load_digits_classifier()  # the one full training of this module
+def trained():
+  return clf_lib.build_digits_classifier()  # the recipe, run here: the module's one training
+
+
+@pytest.fixture(scope='module', params=['trained', 'shipped'])
+def classifier(request, trained):
+  """Each property holds for the recipe run on this machine and for the shipped weights."""
+  if request.param == 'trained':
+    return trained
+  with pytest.MonkeyPatch.context() as mp:
+    mp.setattr(clf_lib, 'build_digits_classifier', _no_training)
+    return clf_lib.load_digits_classifier()
 
 
 @pytest.fixture(scope='module')
@@ -184,15 +194,29 @@ def test_training_is_bitwise_deterministic():
   assert not all(map(np.array_equal, jax.tree.leaves(first), jax.tree.leaves(other_seed)))
 
 
-def test_cache_is_reused(classifier, cache, held_out, monkeypatch):
-  path = clf_lib.cache_path(clf_lib.IMAGE_SIZE)
+def test_the_shipped_classifier_is_loaded_without_training(tmp_path, monkeypatch):
+  monkeypatch.setenv('JAXGAN_CACHE', str(tmp_path))
+  assert clf_lib.shipped_path(clf_lib.IMAGE_SIZE).exists()
+  monkeypatch.setattr(clf_lib, 'build_digits_classifier', _no_training)
+  shipped = clf_lib.load_digits_classifier()
+  assert shipped.image_size == clf_lib.IMAGE_SIZE and 0.3 < shipped.temperature < 3
+  assert not list(tmp_path.iterdir())  # nothing trained or cached
+
+
+def test_cache_is_reused(cache, monkeypatch):
+  """Sizes without shipped weights are trained once, cached atomically, then read back."""
+  real_build = clf_lib.build_digits_classifier
+  monkeypatch.setattr(clf_lib, 'build_digits_classifier',
+                      lambda size: real_build(size, steps=FEW_STEPS))
+  first = clf_lib.load_digits_classifier(32)
+  path = clf_lib.cache_path(32)
   assert path.parent == cache and path.exists()
   assert not list(cache.glob('*.tmp'))  # the atomic write left nothing behind
   monkeypatch.setattr(clf_lib, 'build_digits_classifier', _no_training)
-  again = clf_lib.load_digits_classifier()
-  images, _ = held_out
-  assert again.temperature == classifier.temperature
-  np.testing.assert_array_equal(again.logits(images), classifier.logits(images))
+  again = clf_lib.load_digits_classifier(32)
+  images = digits_images(32)[0][:20]
+  assert again.temperature == first.temperature
+  np.testing.assert_array_equal(again.logits(images), first.logits(images))
 
 
 def _truncated_npz():
@@ -204,21 +228,21 @@ def _truncated_npz():
 @pytest.mark.parametrize('corrupt', [b'not an npz file', _truncated_npz()])
 def test_corrupt_cache_is_retrained_and_overwritten(corrupt, tmp_path, monkeypatch):
   monkeypatch.setenv('JAXGAN_CACHE', str(tmp_path))
-  path = clf_lib.cache_path(16)
+  path = clf_lib.cache_path(32)  # no shipped weights at 32 px
   path.write_bytes(corrupt)
-  trained = []
+  built = []
   real_build = clf_lib.build_digits_classifier
 
   def quick_build(image_size):
-    trained.append(image_size)
+    built.append(image_size)
     return real_build(image_size, steps=FEW_STEPS)
 
   monkeypatch.setattr(clf_lib, 'build_digits_classifier', quick_build)
-  first = clf_lib.load_digits_classifier(16)
-  assert trained == [16] and path.read_bytes() != corrupt
+  first = clf_lib.load_digits_classifier(32)
+  assert built == [32] and path.read_bytes() != corrupt
   monkeypatch.setattr(clf_lib, 'build_digits_classifier', _no_training)
-  second = clf_lib.load_digits_classifier(16)
-  images = digits_images(16)[0][:20]
+  second = clf_lib.load_digits_classifier(32)
+  images = digits_images(32)[0][:20]
   assert second.temperature == first.temperature
   np.testing.assert_array_equal(first.logits(images), second.logits(images))
 
