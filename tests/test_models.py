@@ -86,3 +86,54 @@ def test_pixel_shuffle_layout():
   x = jnp.arange(2 * 4).reshape(1, 1, 2, 4).astype(jnp.float32)  # C=1, r=2
   y = layers.pixel_shuffle(x, 2)
   np.testing.assert_array_equal(np.asarray(y)[0, :, :, 0], [[0, 1, 4, 5], [2, 3, 6, 7]])
+
+
+def bilinear_up2(small: np.ndarray) -> np.ndarray:
+  """numpy oracle: 2x bilinear upsampling with half-pixel centres and clamped edges, as
+  jax.image.resize: output pixel i reads source (i + 0.5) / 2 - 0.5, i.e. 3/4 and 1/4 weights."""
+  def along(a, axis):
+    n = a.shape[axis]
+    src = (np.arange(2 * n) + 0.5) / 2 - 0.5
+    lo = np.clip(np.floor(src).astype(int), 0, n - 1)
+    hi = np.clip(lo + 1, 0, n - 1)
+    w = np.clip(src - np.floor(src), 0, 1)
+    w = np.where(src < 0, 0.0, w)  # Clamped at the first pixel.
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    return (np.take(a, lo, axis) * (1 - w).reshape(shape) +
+            np.take(a, hi, axis) * w.reshape(shape))
+  return along(along(small, 1), 2)
+
+
+def test_through_native_size_is_block_mean_then_bilinear():
+  rng = np.random.default_rng(0)
+  x = rng.uniform(-1, 1, (3, 16, 16, 1)).astype(np.float32)
+  small = x.reshape(3, 8, 2, 8, 2, 1).mean(axis=(2, 4))
+  np.testing.assert_allclose(dcgan.through_native_size(jnp.asarray(x), 8), bilinear_up2(small),
+                             atol=1e-6)
+  # Only the 8x8 block means matter: a pattern summing to 0 in every 2x2 block changes nothing.
+  checker = np.where((np.arange(16)[:, None] + np.arange(16)) % 2, 0.3, -0.3)[None, :, :, None]
+  np.testing.assert_allclose(dcgan.through_native_size(jnp.asarray(x + checker), 8),
+                             dcgan.through_native_size(jnp.asarray(x), 8), atol=1e-6)
+  np.testing.assert_array_equal(dcgan.through_native_size(jnp.asarray(x), 0), x)
+  with pytest.raises(ValueError, match='g_native_size=5 must divide'):
+    dcgan.through_native_size(jnp.asarray(x), 5)
+
+
+def test_generator_with_native_size_draws_on_the_native_grid():
+  m = default.get_config().model
+  m.image_size, m.channels, m.z_dim, m.g_features, m.g_native_size = 16, 1, 8, 4, 8
+  g, _ = models.build_models(m, nnx.Rngs(0))
+  z = jax.random.normal(jax.random.key(0), (4, 8))
+  out = np.asarray(g(z, train=True), np.float64)[..., 0]  # batch statistics: O(0.1) outputs
+  up = bilinear_up2(np.eye(8)[None, :, :, None])[0, :, :, 0].T  # (16, 8): the upsampling map
+  small = np.linalg.pinv(up) @ out @ np.linalg.pinv(up).T  # the best 8x8 source
+  np.testing.assert_allclose(up @ small @ up.T, out, atol=1e-6)  # exactly a bilinear 8 px image
+  assert np.abs(out).max() > 1e-2  # not trivially zero
+  m.g_native_size = 0  # Without it, the same G draws off that grid.
+  free = np.asarray(models.build_models(m, nnx.Rngs(0))[0](z, train=True), np.float64)[..., 0]
+  residual = free - up @ (np.linalg.pinv(up) @ free @ np.linalg.pinv(up).T) @ up.T
+  assert np.abs(residual).max() > 1e-3
+  m.g_native_size = 6
+  with pytest.raises(ValueError, match='g_native_size=6 must divide model.image_size=16'):
+    models.build_models(m, nnx.Rngs(0))
