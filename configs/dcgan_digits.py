@@ -1,25 +1,43 @@
-"""DCGAN on the embedded scikit-learn digits at 32 px: the quick start (CPU, a few minutes).
+"""DCGAN on the embedded scikit-learn digits at 16 px: the quick start (2-core CPU, ~5 minutes).
 
   python -m jaxgan.main --config=configs/dcgan_digits.py --workdir=runs/dcgan_digits
+
+The recipe was chosen by measurement (README, "Digits a person recognises"): 16 px (the digits
+are 8x8, so 16 px keeps every source pixel and trains ~4x faster than 32 px), G's output drawn
+through the digits' native 8 px grid, a critic with layer norm and R1 (gamma 1) instead of
+BatchNorm, Adam 1e-3 with betas (0, 0.99) decayed linearly to 0, many small steps (batch 32),
+and the generator's EMA for sampling. Training on the 90% `train` split; the
+metrics compare samples with the held-out digits.
 """
 
 from configs import default
+
+NUM_STEPS = 12_000
+EVAL_EVERY = 2_000
 
 
 def get_config():
   c = default.get_config()
   c.name = 'dcgan_digits'
-  c.num_steps = 1_500
-  c.batch_size = 64
-  c.log_every = 50
-  c.sample_every = 250
-  c.checkpoint_every = 500
-  c.model.image_size = 32
+  c.num_steps = NUM_STEPS
+  c.batch_size = 32  # More, smaller steps learn more per minute here (README).
+  c.steps_per_call = 5  # Small steps: fewer dispatches (jaxgan.feed); periods are multiples.
+  c.log_every = 100
+  c.sample_every = EVAL_EVERY
+  c.checkpoint_every = EVAL_EVERY
+  c.model.image_size = 16
   c.model.channels = 1
   c.model.z_dim = 32
   c.model.g_features = 32
   c.model.d_features = 32
-  c.model.ema_decay = 0.99
+  c.model.g_native_size = 8  # The digits are 8x8 upsampled: so are G's (dcgan.py).
+  c.model.d_norm = 'layer'
+  c.model.ema_decay = 0.999
+  c.loss.penalty = 'r1'
+  c.loss.penalty_weight = 1.0
+  c.optim.g_lr = c.optim.d_lr = 1e-3
+  c.optim.b1, c.optim.b2 = 0.0, 0.99
+  c.optim.lr_schedule = 'linear'
   c.data.name = 'digits'
   c.data.flip = False  # Mirrored digits are not digits.
   # Offline metrics (the package's digits classifier, no download), cheap enough for the quick
@@ -27,6 +45,6 @@ def get_config():
   # precision/recall against held-out digits, digits-FD, and pixel diversity for the
   # mode-collapse monitor.
   for name in ('digits_confident', 'class_coverage', 'prdc', 'digits_fd', 'diversity'):
-    c.evals[name] = dict(every=500, num_samples=1_000)
+    c.evals[name] = dict(every=EVAL_EVERY, num_samples=1_000)
   c.best_metric = 'digits_fd'
   return c

@@ -280,7 +280,8 @@ def test_command_line_errors_are_one_line(args, env, message, tmp_path):
 
 def test_penalty_on_a_batchnorm_critic_is_one_line_before_training(tmp_path):
   run = subprocess.run([sys.executable, '-m', 'jaxgan.main', '--config=configs/dcgan_digits.py',
-                        f'--workdir={tmp_path}', '--config.loss.penalty=r1'],
+                        f'--workdir={tmp_path}', '--config.model.d_norm=batch',
+                        '--config.loss.penalty=r1'],
                        cwd=REPO, capture_output=True, text=True, timeout=300)
   assert run.returncode == 1
   assert 'Traceback' not in run.stderr

@@ -11,6 +11,7 @@ if REPO not in sys.path:  # `from configs import ...` as the config files themse
 def tiny(config, steps: int = 4):
   """Shrinks any image config to 16 px, narrow networks and a few steps."""
   config.num_steps = steps
+  config.steps_per_call = 1
   config.batch_size = 8
   config.log_every = 2
   config.sample_every = steps
