@@ -10,6 +10,8 @@ and the generator's EMA for sampling. Training on the 90% `train` split; the
 metrics compare samples with the held-out digits.
 """
 
+import ml_collections
+
 from configs import default
 
 NUM_STEPS = 12_000
@@ -47,4 +49,25 @@ def get_config():
   for name in ('digits_confident', 'class_coverage', 'prdc', 'digits_fd', 'diversity'):
     c.evals[name] = dict(every=EVAL_EVERY, num_samples=1_000)
   c.best_metric = 'digits_fd'
+  return c
+
+
+def conditional_config(model_name: str) -> ml_collections.ConfigDict:
+  """The recipe for a class-conditional model on digits (cgan_digits, acgan_digits).
+
+  The labels make each step count for more: 6,000 steps of 64 (a few minutes on a 2-core CPU)
+  give >= 90% confident agreement for every digit (README). Judged by class agreement, overall
+  and for the worst digit (the best checkpoint's metric), and precision/recall.
+  """
+  c = get_config()
+  c.name = f'{model_name}_digits'
+  c.model.name = model_name
+  c.model.num_classes = 10
+  c.model.embed_dim = 10
+  c.num_steps = 6_000
+  c.batch_size = 64
+  c.evals = ml_collections.ConfigDict()
+  c.evals.class_agreement = dict(every=1_500, num_samples=1_000)
+  c.evals.prdc = dict(every=1_500, num_samples=1_000)
+  c.best_metric = 'class_agreement_min'
   return c
