@@ -27,7 +27,8 @@ from jaxgan import sample, sharding, train
 TOLERANCE = 1e-4
 TINY = ['--config.batch_size=8', '--config.model.image_size=16', '--config.model.g_features=8',
         '--config.model.d_features=8', '--config.log_every=2', '--config.sample_every=100',
-        '--config.checkpoint_every=3', '--config.optim.n_critic=2']
+        '--config.checkpoint_every=3', '--config.optim.n_critic=2', '--config.steps_per_call=1',
+        '--config.optim.lr_schedule=constant']  # Runs here grow num_steps on resume.
 
 
 def env_with_devices(n: int) -> dict:
