@@ -40,14 +40,22 @@ def make_sampler(gan: state_lib.GAN):
       gan, params, stats, z, train=False, labels=labels)[0])
 
 
-def write_samples(workdir, writer, step, samples, reference=None, labels=None,
-                  class_names=()) -> str:
-  """Saves and logs a grid; with `labels`, one row per class named by `class_names`."""
+def save_grid(workdir, name, samples, reference=None, labels=None, class_names=()):
+  """(path, picture) of samples/<name>: a grid; with `labels`, one row per class named by
+  `class_names`."""
   picture = (images.render(np.asarray(samples), reference) if labels is None else
              images.class_grid(np.asarray(samples), labels, class_names))
   os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
-  path = os.path.join(workdir, 'samples', f'step_{step:07d}.png')
+  path = os.path.join(workdir, 'samples', name)
   images.save_png(path, picture)
+  return path, picture
+
+
+def write_samples(workdir, writer, step, samples, reference=None, labels=None,
+                  class_names=()) -> str:
+  """Saves and logs the grid of `step`."""
+  path, picture = save_grid(workdir, f'step_{step:07d}.png', samples, reference, labels,
+                            class_names)
   writer.write_images(step, {'samples': picture[None]})
   return path
 
@@ -75,13 +83,8 @@ def real_examples(source, num: int, labels=None, seed: int = 0, scan: int = 10_0
 
 def write_real_grid(workdir, source, num: int, labels=None, class_names=()) -> str:
   """samples/real.png: real training images in the layout of the sample grids."""
-  real = real_examples(source, num, labels)
-  picture = (images.make_grid(real) if labels is None else
-             images.class_grid(real, labels, class_names))
-  os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
-  path = os.path.join(workdir, 'samples', 'real.png')
-  images.save_png(path, picture)
-  return path
+  return save_grid(workdir, 'real.png', real_examples(source, num, labels), labels=labels,
+                   class_names=class_names)[0]
 
 
 class TrainMetrics:
