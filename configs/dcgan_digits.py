@@ -23,7 +23,7 @@ def get_config():
   c.name = 'dcgan_digits'
   c.num_steps = NUM_STEPS
   c.batch_size = 32  # More, smaller steps learn more per minute here (README).
-  c.steps_per_call = 5  # Small steps: fewer dispatches (jaxgan.feed); periods are multiples.
+  c.steps_per_call = 5  # Small steps: fewer dispatches (jaxgan.run.feed); periods are multiples.
   c.log_every = 100
   c.sample_every = EVAL_EVERY
   c.checkpoint_every = EVAL_EVERY

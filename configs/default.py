@@ -11,28 +11,25 @@ import ml_collections
 def get_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
   c.name = 'default'
-  c.task = 'gan'  # 'gan': noise -> image (jaxgan.train); 'sr': super-resolution (jaxgan.sr).
+  c.task = 'gan'  # 'gan': noise -> image (jaxgan.gan.train); 'sr': super-resolution (jaxgan.sr).
   c.seed = 0
   c.num_steps = 10_000
   c.batch_size = 64  # Global batch, summed over all devices and hosts.
   c.log_every = 100
   c.sample_every = 1_000
   c.eval_every = 0  # 0: no evaluation during training.
-  # Evaluators by name (see jaxgan.evaluators.EVALUATORS), each with its own period and sample
+  # Evaluators by name (see jaxgan.gan.evaluators.EVALUATORS), each with its own period and sample
   # count, e.g. c.evals.fid = dict(every=5_000, num_samples=10_000); `every` defaults to
   # eval_every. Scores land in TensorBoard as eval_<metric> (EMA) and eval_<metric>_raw.
   c.evals = ml_collections.ConfigDict()
   c.best_metric = ''  # An eval metric, e.g. 'fid': keep the best checkpoint in <workdir>/best.
   c.checkpoint_every = 1_000
   # Training steps per dispatch (lax.scan; unrolled on CPU), for small models whose step is
-  # shorter than the dispatch overhead. It must divide the periods above (jaxgan.feed).
+  # shorter than the dispatch overhead. It must divide the periods above (jaxgan.run.feed).
   c.steps_per_call = 1
   c.device_prefetch = 2  # Batches transferred to the devices ahead of the step.
   c.keep_checkpoints = 3
   c.num_grid_samples = 64  # Fixed-noise samples drawn into each sample grid.
-  # Conditional models on digits: samples judged by the digits classifier at each sample_every,
-  # logged as class_agreement (overall and per class); 0 turns it off.
-  c.class_agreement_samples = 500
 
   # Devices: a 1-D `data` mesh; parameters replicated, or sharded along `data` ('fsdp').
   c.mesh = ml_collections.ConfigDict()
@@ -103,14 +100,14 @@ def get_config() -> ml_collections.ConfigDict:
   c.data.path = ''  # Image folder for data.name == 'folder'.
   c.data.tfds_dir = ''  # TFDS data_dir; '' uses TFDS's default (~/tensorflow_datasets).
   c.data.flip = True  # Random horizontal flips.
-  # DiffAugment (jaxgan.augment) of every image D sees, e.g. 'color,translation,cutout'; '' off.
+  # DiffAugment (jaxgan.gan.augment) of every image D sees, e.g. 'color,translation,cutout'; '' off.
   c.data.diffaugment = ''
   c.data.num_workers = 0  # grain worker processes; 0 decodes in the main process.
   c.data.num_points = 100_000  # Training points drawn from a 2-D mixture.
   c.data.max_examples = 0  # > 0: train on the first N examples only (0: all).
   c.data.bad_images = 'skip'  # Unreadable image files: 'skip' (counted warning) or 'fail'.
 
-  # Robustness (jaxgan.guards, jaxgan.run_record). A NaN/Inf loss or gradient: 'skip' the
+  # Robustness (jaxgan.run.guards, jaxgan.run.run_record). A NaN/Inf loss or gradient: 'skip' the
   # update, 'rollback' to the last checkpoint with the learning rates times
   # rollback_lr_factor, or 'fail' naming the step and the term.
   c.nonfinite = 'fail'

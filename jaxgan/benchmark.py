@@ -25,8 +25,11 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image
 
-from jaxgan import guards, models, sharding, state as state_lib, steps
+from jaxgan import models
 from jaxgan.data import pipeline, sources, transforms
+from jaxgan.gan import state as state_lib, steps
+from jaxgan.run import cli, guards, loop, sharding
+from jaxgan.run.state import build_state
 
 
 def define_flags():
@@ -68,14 +71,14 @@ def synthetic_batch(config: ml_collections.ConfigDict, mesh, steps_per_call: int
 
 def build_step(config: ml_collections.ConfigDict, mesh, steps_per_call: int = 1,
                unroll: bool | None = None):
-  """(jitted step, initial state) as train.py builds them; k > 1 steps per call via lax.scan."""
-  gan, init_fn = state_lib.create(config)  # As train.build_state, without the loop's imports.
-  shardings = sharding.state_shardings(jax.eval_shape(init_fn), mesh, config.param_sharding)
+  """(jitted step, initial state) as the GAN loop builds them; k > 1 steps per call."""
+  gan, abstract_state, init = build_state(state_lib.create, config, mesh)
   step = guards.guarded(steps.make_train_step(config, gan), config.nonfinite)
   if steps_per_call > 1:
-    step = steps.make_multi_step(step, steps_per_call, unroll)
+    step = loop.make_multi_step(step, steps_per_call, unroll)
+  shardings = jax.tree.map(lambda a: a.sharding, abstract_state)
   jitted = jax.jit(step, donate_argnums=0, in_shardings=(shardings, None))
-  return jitted, jax.jit(init_fn, out_shardings=shardings)()
+  return jitted, init()
 
 
 def peak_memory_mb() -> float:
@@ -225,5 +228,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

@@ -6,46 +6,42 @@ With no flags it runs the embedded quick start, configs/dcgan_digits.py, in runs
 A finished run also gets <workdir>/report.md (python -m jaxgan.report rewrites it at any time).
 """
 
-import logging as logging_std
 import os
 
 import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from jaxgan import report, sharding, train, user_errors
+from jaxgan import report
+from jaxgan.gan import train as gan_train
+from jaxgan.run import cli, sharding, user_errors
 from jaxgan.sr import train as sr_train
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                               'configs', 'dcgan_digits.py')
 
 FLAGS = flags.FLAGS
-with user_errors.config_overrides():  # Overrides of the default config are parsed here.
-  config_flags.DEFINE_config_file('config', DEFAULT_CONFIG, 'Experiment config file.',
-                                  lock_config=True)
-flags.DEFINE_string('workdir', None, 'Checkpoints, samples and TensorBoard logs go here '
-                    '(default: runs/<config name>).')
-# Multi-process runs: detected automatically on TPU pods and SLURM; elsewhere from these flags.
-flags.DEFINE_string('coordinator_address', None, 'host:port of process 0.')
-flags.DEFINE_integer('num_processes', None, 'Number of processes in the run.')
-flags.DEFINE_integer('process_id', None, 'Index of this process, 0..num_processes-1.')
 
 # config.task -> the function that trains it.
-TRAINERS = {'gan': train.train_and_evaluate, 'sr': sr_train.train_and_evaluate}
+TRAINERS = {'gan': gan_train.train_and_evaluate, 'sr': sr_train.train_and_evaluate}
 
 
-class _QuietLibraries(logging_std.Filter):
-  """Drops INFO chatter of Orbax and TFDS (tens of lines per checkpoint) from the console."""
-
-  def filter(self, record):
-    noisy = ('/orbax/', '/tensorflow_datasets/', '/grain/')
-    return record.levelno > logging_std.INFO or not any(p in record.pathname for p in noisy)
+def define_flags():
+  """Flags of the command line only: importing this module defines none."""
+  with user_errors.config_overrides():  # Overrides of the default config are parsed here.
+    config_flags.DEFINE_config_file('config', DEFAULT_CONFIG, 'Experiment config file.',
+                                    lock_config=True)
+  flags.DEFINE_string('workdir', None, 'Checkpoints, samples and TensorBoard logs go here '
+                      '(default: runs/<config name>).')
+  # Multi-process runs: detected automatically on TPU pods and SLURM; elsewhere from these flags.
+  flags.DEFINE_string('coordinator_address', None, 'host:port of process 0.')
+  flags.DEFINE_integer('num_processes', None, 'Number of processes in the run.')
+  flags.DEFINE_integer('process_id', None, 'Index of this process, 0..num_processes-1.')
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.get_absl_handler().addFilter(_QuietLibraries())
   sharding.initialize_distributed(FLAGS.coordinator_address, FLAGS.num_processes,
                                   FLAGS.process_id)
   with user_errors.config_overrides():  # A config file that failed to load fails on use.
@@ -55,11 +51,10 @@ def main(argv):
   task = config.get('task', 'gan')
   if task not in TRAINERS:
     raise app.UsageError(f'Unknown config.task={task!r}; valid tasks: {sorted(TRAINERS)}.')
-  with user_errors.reported():  # Known errors: one line on stderr and exit 1.
-    TRAINERS[task](config, workdir)
+  TRAINERS[task](config, workdir)
   if jax.process_index() == 0:  # The run at a glance: losses, eval metrics, samples.
     logging.info('Wrote %s', report.write_report(workdir))
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=user_errors.parse_flags)
+  cli.run(main, define_flags)

@@ -23,11 +23,12 @@ import numpy as np
 from absl import app, flags
 from PIL import Image
 
-from jaxgan import evaluators
+from jaxgan.gan import evaluators
+from jaxgan.gan.train import REAL_GRID
+from jaxgan.run import cli
 
 LOSS_TAGS = ('train_d_loss', 'train_g_loss')
 PRDC_METRICS = ('precision', 'recall', 'density', 'coverage')
-REAL_GRID = 'real.png'  # samples/real.png: real training images, written when training starts.
 COLLAPSE_TAG = 'eval_collapse_warning'
 MAX_GRIDS = 6  # Sample grids shown over time, evenly spaced, always including the last.
 
@@ -255,5 +256,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  cli.run(main, define_flags)

@@ -17,59 +17,30 @@ Without --labels or --per_class, the --num samples are balanced over the classes
 
 import sys
 
-import jax
-import numpy as np
 from absl import app, flags
+import numpy as np
 
-from jaxgan import checkpoint, class_conditional, images, sharding, steps, train
+from jaxgan import images
 from jaxgan.data.transforms import to_uint8
+from jaxgan.gan import class_conditional, generate
+from jaxgan.run import cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Working directory of a training run.', required=True)
-flags.DEFINE_integer('num', 64, 'Number of samples.')
-flags.DEFINE_string('out', 'samples.png', 'Output file: .png (grid) or .npz (arrays).')
-flags.DEFINE_integer('seed', 0, 'Noise seed.')
-flags.DEFINE_bool('ema', True, 'Sample the EMA generator (--noema: the raw one).')
-flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
-flags.DEFINE_integer('batch_size', 256, 'Samples generated per call.')
-flags.DEFINE_string('labels', None, 'Conditional runs: comma-separated classes, e.g. 3,3,7 '
-                    '(overrides --num).')
-flags.DEFINE_integer('per_class', None, 'Conditional runs: K samples of every class, in class '
-                     'order (overrides --num).')
 
 
-def load_run(workdir: str, step: int | None = None, subdir: str = 'checkpoints'):
-  """(config, gan, state) of a run's checkpoint, restored onto the local devices.
-
-  subdir='best' loads the best checkpoint by config.best_metric (see jaxgan.evaluators).
-  """
-  config = train.load_config(workdir)
-  gan, abstract_state, _ = train.build_state(config, sharding.make_mesh())
-  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, subdir)
-  if ckpt.latest_step() is None:
-    raise FileNotFoundError(f'No checkpoint in {ckpt.directory}: train the run first.')
-  state, _ = ckpt.restore(abstract_state, step)
-  ckpt.close()
-  return config, gan, state
-
-
-def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = True,
-                     batch_size: int = 256, labels=None) -> np.ndarray:
-  """num samples in model space ([-1, 1] images or 2-D points), deterministic in seed.
-
-  Conditional runs draw sample i for class labels[i] (int, (num,)); unconditional runs take none.
-  """
-  if (labels is None) != (not class_conditional.num_classes(config)):
-    raise ValueError(f'model.name={config.model.name!r} is '
-                     + ('class-conditional: pass labels.' if labels is None else
-                        'unconditional: it takes no labels (drop --labels/--per_class).'))
-  sampler = train.make_sampler(gan)
-  params = state.ema_params if use_ema and config.model.ema_decay > 0 else state.g_params
-  z = steps.sample_noise(jax.random.PRNGKey(seed), num, config.model.z_dim)
-  labels = None if labels is None else np.asarray(labels, np.int32)
-  return np.concatenate([jax.device_get(sampler(
-      params, state.g_stats, z[i:i + batch_size],
-      None if labels is None else labels[i:i + batch_size])) for i in range(0, num, batch_size)])
+def define_flags():
+  """Flags of the command line only: importing this module defines none."""
+  flags.DEFINE_string('workdir', None, 'Working directory of a training run.', required=True)
+  flags.DEFINE_integer('num', 64, 'Number of samples.')
+  flags.DEFINE_string('out', 'samples.png', 'Output file: .png (grid) or .npz (arrays).')
+  flags.DEFINE_integer('seed', 0, 'Noise seed.')
+  flags.DEFINE_bool('ema', True, 'Sample the EMA generator (--noema: the raw one).')
+  flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+  flags.DEFINE_integer('batch_size', 256, 'Samples generated per call.')
+  flags.DEFINE_string('labels', None, 'Conditional runs: comma-separated classes, e.g. 3,3,7 '
+                      '(overrides --num).')
+  flags.DEFINE_integer('per_class', None, 'Conditional runs: K samples of every class, in '
+                       'class order (overrides --num).')
 
 
 def choose_labels(config, num: int, labels: str | None, per_class: int | None):
@@ -109,11 +80,11 @@ def write(out: str, samples: np.ndarray, labels=None, class_names=()) -> None:
 
 def main(argv):
   del argv
-  config, gan, state = load_run(FLAGS.workdir, FLAGS.step)
+  config, gan, state = generate.load_run(FLAGS.workdir, FLAGS.step)
   labels = choose_labels(config, FLAGS.num, FLAGS.labels, FLAGS.per_class)
   num = FLAGS.num if labels is None else len(labels)
-  samples = generate_samples(config, gan, state, num, FLAGS.seed, FLAGS.ema,
-                             FLAGS.batch_size, labels)
+  samples = generate.generate_samples(config, gan, state, num, FLAGS.seed, FLAGS.ema,
+                                      FLAGS.batch_size, labels)
   names = class_conditional.class_names(config) if labels is not None else ()
   write(FLAGS.out, samples, labels, names)
   print(f'Wrote {len(samples)} samples of {FLAGS.workdir} (step {int(state.step)}) to '
@@ -123,7 +94,7 @@ def main(argv):
 def run():
   # Accept --no-ema as a synonym of absl's --noema.
   sys.argv = ['--noema' if a == '--no-ema' else a for a in sys.argv]
-  app.run(main)
+  cli.run(main, define_flags)
 
 
 if __name__ == '__main__':

@@ -15,14 +15,13 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxgan import checkpoint, sharding, train as gan_train
 from jaxgan.data import photos
 from jaxgan.data.errors import DataError
 from jaxgan.data.imresize import bicubic_downsample, imresize, modcrop
 from jaxgan.data.sources import list_images, load_image
 from jaxgan.metrics.image_quality import detail_ratio, psnr, ssim
 from jaxgan.sr import state as state_lib
-from jaxgan.state import apply
+from jaxgan.run.state import apply, restore_run
 
 # NHWC LR float32 in [0, 1] -> NHWC SR float32 in about [-1, 1].
 Upscaler = Callable[[np.ndarray], np.ndarray]
@@ -55,23 +54,7 @@ def self_ensemble(upscaler: Upscaler) -> Upscaler:
 
 def restore_state(workdir: str):
   """(config, models, state) of the latest checkpoint of the SR run in `workdir`."""
-  config = gan_train.load_config(workdir)
-  if config.get('task', 'gan') != 'sr':
-    raise ValueError(f'{workdir!r} is a {config.get("task", "gan")!r} run, not a super-'
-                     'resolution one (task sr): train e.g. configs/srresnet_photos.py.')
-  models, init_fn = state_lib.create(config)
-  abstract = jax.eval_shape(init_fn)
-  mesh = sharding.make_mesh()
-  abstract = checkpoint.abstract_like(
-      abstract, jax.tree.map(lambda _: sharding.replicated(mesh), abstract))
-  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)
-  if ckpt.latest_step() is None:
-    raise checkpoint.CheckpointError(
-        f'No checkpoint in {ckpt.directory}: train it first with python -m jaxgan.main '
-        f'--config=configs/{config.name}.py --workdir={workdir}')
-  state, _ = ckpt.restore(abstract)
-  ckpt.close()
-  return config, models, state
+  return restore_run(state_lib.create, 'sr', workdir)
 
 
 def restore_generator(workdir: str) -> tuple[ml_collections.ConfigDict, Upscaler]:

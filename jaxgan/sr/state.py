@@ -11,7 +11,7 @@ from flax import nnx
 
 from jaxgan.models.srresnet import SRGANDiscriminator
 from jaxgan.sr.models import build_generator
-from jaxgan.state import init_keys, split
+from jaxgan.run.state import init_keys, split
 
 Pytree = Any
 

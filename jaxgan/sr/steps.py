@@ -18,7 +18,7 @@ from flax import nnx
 from jaxgan import losses
 from jaxgan.models import vgg as vgg_lib
 from jaxgan.sr.state import SRModels, SRState, has_adversary
-from jaxgan.state import apply
+from jaxgan.run.state import apply
 
 
 def mse(sr, hr, vgg):

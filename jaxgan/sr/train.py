@@ -9,17 +9,17 @@ against bicubic (`photos_eval.md`) and saves a side-by-side `comparison.png`
 
 import os
 
-import grain
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import logging
-from clu import metric_writers, periodic_actions
 from flax import nnx
 
-from jaxgan import checkpoint, feed, guards, images, preemption, run_record, sharding
-from jaxgan.train import TrainMetrics, flatten, make_jitted_step, with_recovery, write_config
+from jaxgan import images
+from jaxgan.data import pipeline
+from jaxgan.run import feed, guards, loop, preemption, sharding
+from jaxgan.run.state import build_state
 from jaxgan.models import vgg as vgg_lib
 from jaxgan.sr import data, evaluate, state as state_lib, steps
 from jaxgan.data.imresize import bicubic_downsample, modcrop
@@ -27,14 +27,6 @@ from jaxgan.data.imresize import bicubic_downsample, modcrop
 # (top, left) of the 96x96 HR crops shown in comparison.png: textured regions (hair, fur, foam).
 COMPARISON_CROPS = {'astronaut': (40, 180), 'chelsea': (60, 130), 'coffee': (40, 240)}
 COMPARISON_SIZE = 96
-
-
-def build_state(config: ml_collections.ConfigDict, mesh):
-  models, init_fn = state_lib.create(config)
-  abstract = jax.eval_shape(init_fn)
-  shardings = sharding.state_shardings(abstract, mesh, config.param_sharding)
-  return models, checkpoint.abstract_like(abstract, shardings), jax.jit(
-      init_fn, out_shardings=shardings)
 
 
 def load_vgg(config: ml_collections.ConfigDict):
@@ -113,35 +105,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   As the GAN loop: the config is checked against the checkpoint's, SIGTERM/SIGINT save and
   raise preemption.Preempted, and config.nonfinite handles a NaN/Inf loss or gradient.
   """
-  return with_recovery(train_run, config, workdir)
+  return loop.train_with_recovery(train_run, config, workdir)
 
 
 def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.StopSignal,
               poisoned: set[int]):
-  os.makedirs(workdir, exist_ok=True)
-  is_main = jax.process_index() == 0
-  mesh = sharding.make_mesh(config)
-  sharding.check_batch_size(config.batch_size, mesh)
   check_init_from(config)
-  ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, cleanup_tmp=True)
-  config = run_record.resume_config(config, ckpt, workdir)  # Refuses model/data changes.
-  if is_main:
-    write_config(workdir, config)
-
+  run = loop.open_run(config, workdir)
+  config, mesh = run.config, run.mesh
   source = data.build_source(config)
   dataset = data.build_dataset(config, source, jax.process_index(), jax.process_count())
-  threads = max(config.data.num_workers, 1)
-  iterator = iter(dataset.to_iter_dataset(
-      grain.ReadOptions(num_threads=threads, prefetch_buffer_size=4 * threads)))
-  models, abstract_state, init = build_state(config, mesh)
+  iterator = pipeline.make_iterator(config, dataset)
+  models, abstract_state, init = build_state(state_lib.create, config, mesh)
   vgg_graph, vgg_state = load_vgg(config)
+  state = run.restore_or_init(abstract_state, init, iterator)
   init_upscalers = {}
-  if ckpt.latest_step() is not None:
-    state, data_state = ckpt.restore(abstract_state)
-    iterator.set_state(data_state)
-    logging.info('Resumed from step %d of %s.', int(state.step), ckpt.directory)
-  else:
-    state = init()
   if config.sr.init_from:
     init_config, init_models, init_state = initial_generator(config)
     init_upscalers[init_config.name] = evaluate.make_upscaler(
@@ -151,53 +129,26 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
       state = state.replace(g_params=jax.tree.map(jnp.copy, init_state.g_params),
                             g_stats=jax.tree.map(jnp.copy, init_state.g_stats))
       logging.info('Generator initialised from %s.', config.sr.init_from)
-  start_step = int(state.step)
-  if is_main:
-    run_record.write_run_info(workdir, start_step)
-
-  train_step = make_jitted_step(
+  train_step = loop.make_jitted_step(
       config, guards.guarded(steps.make_train_step(config, models, vgg_graph), config.nonfinite),
       abstract_state, mesh, batch_axis=0, extra_shardings=(sharding.replicated(mesh),))
   feed.check_periods(config, dict(log_every=config.log_every, eval_every=config.eval_every,
                                   checkpoint_every=config.checkpoint_every))
+  tail = loop.Tail(run, stop, poisoned)
 
-  writer = metric_writers.create_default_writer(workdir, just_logging=not is_main)
-  if start_step == 0:
-    writer.write_hparams(flatten(config))
-  hooks = [periodic_actions.ReportProgress(num_train_steps=config.num_steps, writer=writer)]
+  def upscaler(state):
+    return evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
 
-  def finish():
-    writer.flush()
-    ckpt.wait()
-    ckpt.close()
-
-  guard = guards.Guard(config.nonfinite, poisoned)
-  train_metrics = TrainMetrics()
-  for call, batch, data_state in feed.run_batches(config, iterator, mesh, 0, start_step,
-                                                  guard):
-    step = call.last
-    state, metrics = train_step[call.size](state, batch, vgg_state)
-    train_metrics.add(guard.observe(call.first, metrics), call.size)  # Pops the NaN flags.
-    for hook in hooks:
-      hook(step)
-    if step % config.log_every == 0 or step == config.num_steps:
-      guard.check_or_stop(finish)
-      train_metrics.write(writer, step)
+  def on_step(step, state, data_state):
     if config.eval_every and step % config.eval_every == 0 and step < config.num_steps:
-      upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
-      rows = evaluate.evaluate_images(evaluate.photo_images(), {config.name: upscaler},
+      rows = evaluate.evaluate_images(evaluate.photo_images(), {config.name: upscaler(state)},
                                       config.model.scale)
-      write_eval_scalars(writer, step, rows)
-    stopping = stop.requested(sync_point=step % config.log_every == 0)
-    if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
-      guard.check_or_stop(finish)  # Never save a non-finite state.
-      ckpt.save(step, state, data_state, config, force=stopping)
-    if stopping:
-      finish()
-      raise preemption.Preempted(stop.signum, step, ckpt.directory)
-  if is_main and config.sr.eval_photos:
-    upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
-    final_report(config, workdir, writer, config.num_steps,
-                 init_upscalers | {config.name: upscaler})
-  finish()
+      write_eval_scalars(tail.writer, step, rows)
+
+  state = tail.train(state, iterator, train_step, batch_axis=0, extra_args=(vgg_state,),
+                     on_step=on_step)
+  if loop.is_main_process() and config.sr.eval_photos:
+    final_report(config, workdir, tail.writer, config.num_steps,
+                 init_upscalers | {config.name: upscaler(state)})
+  tail.finish()
   return state

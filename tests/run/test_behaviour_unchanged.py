@@ -53,11 +53,8 @@ def short_config(name: str) -> ml_collections.ConfigDict:
 
 
 def train(config, workdir):
-  if config.get('task', 'gan') == 'sr':
-    from jaxgan.sr import train as sr_train
-    return sr_train.train_and_evaluate(config, workdir)
-  from jaxgan import train as gan_train
-  return gan_train.train_and_evaluate(config, workdir)
+  from jaxgan import main
+  return main.TRAINERS[config.get('task', 'gan')](config, workdir)
 
 
 def state_fingerprint(state) -> dict:
@@ -120,20 +117,16 @@ def test_twenty_steps_match_the_recording(name, tmp_path):
 
 
 def test_a_checkpoint_written_before_the_move_restores_and_resumes(tmp_path):
-  from jaxgan import sample
+  from jaxgan.gan import generate
+  from jaxgan.run.workdir import load_config
   workdir = str(tmp_path / 'run')
   shutil.copytree(FIXTURE, workdir)
-  _, _, state = sample.load_run(workdir)
+  _, _, state = generate.load_run(workdir)
   assert state_fingerprint(state) == RECORDED_FIXTURE  # Exactly the saved bytes.
-  config = sample_config(workdir)
+  config = load_config(workdir)
   config.num_steps += 2
   config.allow_config_change = True
   assert int(train(config, workdir).step) == config.num_steps
-
-
-def sample_config(workdir):
-  from jaxgan import train as train_lib
-  return train_lib.load_config(workdir)
 
 
 def write_fixture() -> dict:

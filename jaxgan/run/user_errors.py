@@ -12,7 +12,7 @@ import sys
 
 from absl import flags
 
-from jaxgan import checkpoint, guards, preemption
+from jaxgan.run import checkpoint, guards, preemption
 
 # DataError, ConfigChangeError and the registries' unknown-name errors are ValueErrors.
 USER_ERRORS = (ValueError, FileNotFoundError, checkpoint.CheckpointError, guards.NonFiniteError)

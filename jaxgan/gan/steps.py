@@ -10,8 +10,10 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgan import augment, losses
-from jaxgan.state import GAN, GANState, apply
+from jaxgan.gan import augment
+from jaxgan import losses
+from jaxgan.gan.state import GAN, GANState
+from jaxgan.run.state import apply
 
 
 TARGETS_SALT = 0x7A6E  # Soft-target key of a D update: fold_in(update key, salt).
@@ -219,22 +221,3 @@ def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
     return state.replace(step=state.step + 1), metrics
 
   return train_step
-
-
-def make_multi_step(train_step, steps_per_call: int, unroll: bool | None = None):
-  """`steps_per_call` train steps in one dispatch: batch leaves gain a leading axis of that size.
-
-  `train_step(state, batch, *args)`; `args` (e.g. frozen VGG weights) are shared by the steps.
-  Returns (state, metrics): float metrics averaged over the steps, the others (the non-finite
-  guard's flags) stacked per step. `lax.scan` keeps the program (and compile time) one step
-  long; `unroll=True` inlines the steps instead, since XLA:CPU runs convolutions inside a while
-  loop several times slower. None: unroll on CPU only.
-  """
-  unroll = jax.default_backend() == 'cpu' if unroll is None else unroll
-
-  def multi_step(state, batches, *args):
-    state, metrics = jax.lax.scan(lambda s, b: train_step(s, b, *args), state, batches,
-                                  unroll=unroll)
-    return state, jax.tree.map(
-        lambda m: jnp.mean(m, axis=0) if jnp.issubdtype(m.dtype, jnp.floating) else m, metrics)
-  return multi_step

@@ -1,6 +1,6 @@
 """From the host iterator to the step: calls of `steps_per_call` steps, and device prefetch.
 
-`config.steps_per_call` = k runs k training steps per dispatch (jaxgan.steps.make_multi_step):
+`config.steps_per_call` = k runs k training steps per dispatch (jaxgan.run.loop.make_multi_step):
 the loop stacks k host batches along a new leading axis. A run resumed at a step that is not a
 multiple of k first runs single steps up to the next multiple, and so does the tail past the
 last whole call; every k-step call therefore ends on a multiple of k, where logging, samples,
@@ -19,7 +19,7 @@ from typing import Callable, Iterator, NamedTuple
 import ml_collections
 import numpy as np
 
-from jaxgan import sharding
+from jaxgan.run import sharding
 
 
 class Call(NamedTuple):

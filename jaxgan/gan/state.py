@@ -10,6 +10,7 @@ import optax
 from flax import nnx
 
 from jaxgan import models
+from jaxgan.run.state import init_keys, split
 
 Pytree = Any
 
@@ -34,18 +35,6 @@ class GAN(NamedTuple):
   d_graph: nnx.GraphDef
   g_tx: optax.GradientTransformation
   d_tx: optax.GradientTransformation
-
-
-def split(module: nnx.Module):
-  graph, params, stats = nnx.split(module, nnx.Param, nnx.BatchStat)
-  return graph, nnx.to_pure_dict(params), nnx.to_pure_dict(stats)
-
-
-def apply(graph: nnx.GraphDef, params: Pytree, stats: Pytree, *args, **kwargs):
-  """Runs a module as a pure function: returns (output, updated batch statistics)."""
-  module = nnx.merge(graph, params, stats)
-  out = module(*args, **kwargs)
-  return out, nnx.to_pure_dict(nnx.state(module, nnx.BatchStat))
 
 
 def learning_rate(config: ml_collections.ConfigDict, lr: float, updates_per_step: int = 1):
@@ -73,12 +62,6 @@ def make_optimizer(optim: ml_collections.ConfigDict, lr) -> optax.GradientTransf
   if optim.name == 'rmsprop':  # PyTorch's RMSprop defaults, as WGAN used (no momentum).
     return optax.rmsprop(lr, decay=0.99, eps=1e-8)
   raise ValueError(f"Unknown optim.name={optim.name!r}; valid names: ['adam', 'rmsprop'].")
-
-
-def init_keys(seed: int):
-  """(key for parameter init, base key for training) derived from the seed alone."""
-  init_key, train_key = jax.random.split(jax.random.PRNGKey(seed))
-  return init_key, train_key
 
 
 def create(config: ml_collections.ConfigDict):

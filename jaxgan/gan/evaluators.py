@@ -23,18 +23,16 @@ import functools
 import math
 from typing import Callable
 
-import jax
 import ml_collections
 import numpy as np
 from absl import logging
-from jax.sharding import NamedSharding, PartitionSpec as P
 
-from jaxgan import checkpoint, sharding, steps
+from jaxgan.gan import generate
+from jaxgan.run import checkpoint
 from jaxgan.data import digits, gaussians
 from jaxgan.metrics import classifier, coverage, fid, prdc, stats
 from jaxgan.metrics import features as features_lib
 
-EVAL_NOISE_SALT = 0xE7A1  # Eval noise: fold_in(PRNGKey(seed), salt), fixed over the run.
 GENERATE_BATCH = 250  # Samples per generator call: one compiled shape, bounded memory.
 COMMON_OPTIONS = frozenset({'every', 'num_samples', 'raw'})
 
@@ -148,7 +146,8 @@ def build_class_agreement(config, options) -> Evaluate:
   def evaluate(samples):
     overall, per_class = classifier.class_agreement(space.classifier, samples.outputs,
                                                     samples.labels)
-    return {'class_agreement': overall, 'class_agreement_min': float(np.nanmin(per_class))}
+    return {'class_agreement': overall, 'class_agreement_min': float(np.nanmin(per_class))} | {
+        f'class_agreement/{k}': float(v) for k, v in enumerate(per_class)}
   return evaluate
 
 
@@ -326,34 +325,25 @@ def make_generator(config, gan, mesh) -> Callable[..., Samples]:
   The noise batch is split over the devices; the samples come back replicated, so every
   process scores the same samples and makes the same best-checkpoint decisions.
   """
-  batch = math.ceil(GENERATE_BATCH / mesh.size) * mesh.size
-  noise_sharding = NamedSharding(mesh, P('data'))
-  fn = jax.jit(lambda params, stats, z, labels: steps.generate(
-      gan, params, stats, z, train=False, labels=labels)[0],
-               out_shardings=sharding.replicated(mesh))
-  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), EVAL_NOISE_SALT)
+  batch = generate.padded_batch(GENERATE_BATCH, mesh)
+  sampler = generate.make_sampler(gan, mesh)
   num_classes = config.model.get('num_classes', 0)
 
-  def generate(params, stats, num: int) -> Samples:
+  def generate_(params, stats, num: int) -> Samples:
     padded = math.ceil(num / batch) * batch
-    z = np.asarray(steps.sample_noise(key, padded, config.model.z_dim))
+    z = np.asarray(generate.fixed_noise(config, generate.EVAL_NOISE_SALT, padded))
     labels = (np.arange(padded) % num_classes).astype(np.int32) if num_classes else None
-    outs = []
-    for start in range(0, padded, batch):
-      z_part = jax.device_put(z[start:start + batch], noise_sharding)
-      l_part = None if labels is None else jax.device_put(labels[start:start + batch],
-                                                          noise_sharding)
-      outs.append(fn(params, stats, z_part, l_part))
-    outputs = np.concatenate([np.asarray(jax.device_get(o)) for o in outs])[:num]
+    outputs = generate.generate_batches(sampler, params, stats, z, labels, batch, mesh)[:num]
     return Samples(outputs, None if labels is None else labels[:num])
-  return generate
+  return generate_
 
 
 def generators(config, state) -> dict[str, tuple]:
   """suffix -> (params, stats): '' is the sampling generator (EMA if any), '_raw' the raw one."""
+  named = {'': (generate.sampling_params(config, state), state.g_stats)}
   if config.model.ema_decay > 0:
-    return {'': (state.ema_params, state.g_stats), '_raw': (state.g_params, state.g_stats)}
-  return {'': (state.g_params, state.g_stats)}
+    named['_raw'] = (state.g_params, state.g_stats)
+  return named
 
 
 def run(specs, evaluators, generate, params, stats, suffix: str = '') -> dict[str, float]:

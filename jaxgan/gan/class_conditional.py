@@ -1,18 +1,14 @@
-"""Class labels for conditional runs: checks, balanced label sets, names and class_agreement.
+"""Class labels for conditional runs: checks, balanced label sets and class names.
 
-Shared by training (grids and the class_agreement score) and `python -m jaxgan.sample`.
+Shared by training (per-class grids) and `python -m jaxgan.sample`; the class_agreement score is
+an evaluator (jaxgan.gan.evaluators).
 """
 
-from typing import Callable
-
-import jax
 import ml_collections
 import numpy as np
 
 from jaxgan.data import sources
 from jaxgan.data.errors import DataError
-
-AGREEMENT_NOISE_SALT = 0xC1A55  # Fixed noise of the class_agreement samples.
 
 
 def num_classes(config: ml_collections.ConfigDict) -> int:
@@ -66,30 +62,3 @@ def class_names(config: ml_collections.ConfigDict) -> tuple[str, ...]:
   except (DataError, ImportError):
     names = ()
   return names or tuple(map(str, range(num_classes(config))))
-
-
-def make_class_agreement(config: ml_collections.ConfigDict,
-                         sampler: Callable) -> Callable[..., dict[str, float]] | None:
-  """For conditional digits runs: (params, stats) -> {'class_agreement', per-digit scores}.
-
-  The fraction of `class_agreement_samples` fixed-noise samples, balanced over the digits, that
-  the package's digits classifier confidently reads as their conditioning label.
-  None where it does not apply (other data, unconditional, or turned off).
-  """
-  count = config.get('class_agreement_samples', 0)
-  if not (count and num_classes(config) and config.data.name == 'digits'):
-    return None
-  from jaxgan.metrics import classifier  # pylint: disable=g-import-not-at-top
-  judge = classifier.load_digits_classifier()
-  labels = balanced_labels(count, num_classes(config))
-  key = jax.random.fold_in(jax.random.PRNGKey(config.seed), AGREEMENT_NOISE_SALT)
-  z = np.asarray(jax.random.normal(key, (count, config.model.z_dim)))
-
-  def evaluate(params, stats) -> dict[str, float]:
-    images = np.asarray(jax.device_get(sampler(params, stats, z, labels)))
-    overall, per_class = classifier.class_agreement(judge, images, labels)
-    return {'class_agreement': overall} | {
-        f'class_agreement/{k}': float(v) for k, v in enumerate(per_class)}
-
-  return evaluate
-

@@ -1,0 +1,118 @@
+"""The GAN training loop: the shared loop of jaxgan.run.loop plus sample grids and evaluators."""
+
+import os
+
+import jax
+import ml_collections
+import numpy as np
+
+from jaxgan import images
+from jaxgan.data import pipeline, sources
+from jaxgan.gan import class_conditional, evaluators, generate, state as state_lib, steps
+from jaxgan.run import feed, guards, loop, preemption
+from jaxgan.run.state import build_state
+
+REAL_GRID = 'real.png'  # samples/real.png: real training images beside the sample grids.
+
+
+def save_grid(workdir, name, samples, reference=None, labels=None, class_names=()):
+  """(path, picture) of samples/<name>: a grid; with `labels`, one row per class named by
+  `class_names`."""
+  picture = (images.render(np.asarray(samples), reference) if labels is None else
+             images.class_grid(np.asarray(samples), labels, class_names))
+  os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
+  path = os.path.join(workdir, 'samples', name)
+  images.save_png(path, picture)
+  return path, picture
+
+
+def write_samples(workdir, writer, step, samples, reference=None, labels=None,
+                  class_names=()) -> str:
+  """Saves and logs the grid of `step`."""
+  path, picture = save_grid(workdir, f'step_{step:07d}.png', samples, reference, labels,
+                            class_names)
+  writer.write_images(step, {'samples': picture[None]})
+  return path
+
+
+def real_examples(source, num: int, labels=None, seed: int = 0, scan: int = 10_000):
+  """Real images for the grid shown beside the samples (samples/real.png).
+
+  `num` examples of a seeded shuffle; with `labels` (a class-conditional grid), examples of
+  those classes in the same layout, taken from the first `scan` examples of the shuffle.
+  """
+  order = np.random.default_rng(seed).permutation(len(source))[:scan]
+  if labels is None:
+    return np.stack([source[i]['image'] for i in order[:num]])
+  wanted = {int(k): int(c) for k, c in enumerate(np.bincount(labels)) if c}
+  found = {k: [] for k in wanted}
+  for i in order:
+    example = source[i]
+    k = int(example['label'])
+    if len(found.get(k, ())) < wanted.get(k, 0):
+      found[k].append(example['image'])
+  picked = [found[int(k)].pop(0) if found[int(k)] else None for k in labels]
+  blank = np.ones_like(next(p for p in picked if p is not None))  # White where a class ran out.
+  return np.stack([blank if p is None else p for p in picked])
+
+
+def write_real_grid(workdir, source, num: int, labels=None, class_names=()) -> str:
+  """samples/real.png: real training images in the layout of the sample grids."""
+  return save_grid(workdir, REAL_GRID, real_examples(source, num, labels), labels=labels,
+                   class_names=class_names)[0]
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
+  """Trains `config` in `workdir`, resuming from its latest checkpoint. Returns the final state.
+
+  SIGTERM/SIGINT save a checkpoint and raise preemption.Preempted; a non-finite step under
+  nonfinite='rollback' restarts from the last checkpoint with lower learning rates.
+  """
+  return loop.train_with_recovery(train_run, config, workdir)
+
+
+def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.StopSignal,
+              poisoned: set[int]):
+  run = loop.open_run(config, workdir)
+  config, mesh = run.config, run.mesh
+  source = sources.build_source(config)
+  class_conditional.check_data(config, source)
+  dataset = pipeline.build_dataset(config, source, jax.process_index(), jax.process_count())
+  iterator = pipeline.make_iterator(config, dataset)
+  gan, abstract_state, init = build_state(state_lib.create, config, mesh)
+  # config.evals: checked now (e.g. missing FID weights fail here), run when due.
+  evaluation = evaluators.Evaluation(config, gan, mesh, workdir)
+  feed.check_periods(config, dict(
+      log_every=config.log_every, sample_every=config.sample_every,
+      checkpoint_every=config.checkpoint_every,
+      **{f'evals.{s.name}.every': s.every for s in evaluation.specs}))
+  state = run.restore_or_init(abstract_state, init, iterator)
+  train_step = loop.make_jitted_step(
+      config, guards.guarded(steps.make_train_step(config, gan), config.nonfinite),
+      abstract_state, mesh, batch_axis=1)
+
+  sampler = generate.make_sampler(gan)
+  labels_grid = class_conditional.grid_labels(config)  # None unless class-conditional.
+  z_grid = np.asarray(generate.grid_noise(
+      config, None if labels_grid is None else len(labels_grid)))
+  toy = config.model.name == 'toy'  # 2-D samples are drawn over real points.
+  reference = np.stack([source[i]['image'] for i in range(2000)]) if toy else None
+  main = loop.is_main_process()
+  if main and not toy and run.start_step == 0:
+    write_real_grid(workdir, source, len(z_grid), labels_grid, source.class_names)
+  tail = loop.Tail(run, stop, poisoned, closers=(evaluation.close,))
+
+  def on_step(step, state, data_state):
+    if config.sample_every and (step % config.sample_every == 0 or step == config.num_steps):
+      samples = jax.device_get(sampler(generate.sampling_params(config, state), state.g_stats,
+                                       z_grid, labels_grid))
+      if main:
+        write_samples(workdir, tail.writer, step, samples, reference, labels_grid,
+                      source.class_names)
+    if evaluation.due_specs(step):
+      tail.check_finite()  # Never score (or keep as best) a non-finite state.
+    evaluation(step, state, lambda: data_state, tail.writer)
+
+  state = tail.train(state, iterator, train_step, batch_axis=1, on_step=on_step)
+  tail.finish()
+  return state

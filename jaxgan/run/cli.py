@@ -1,0 +1,35 @@
+"""How every `python -m jaxgan.X` tool starts: its flags, quiet library logs, one-line errors.
+
+  def define_flags(): ...                       # the tool's flags, defined only when it runs
+  def main(argv): ...
+  if __name__ == '__main__':
+    cli.run(main, define_flags)
+
+Known errors (a wrong --workdir, a bad config field, missing data or weights) print one line and
+exit 1; JAXGAN_TRACEBACK=1 shows the traceback instead (jaxgan.run.user_errors).
+"""
+
+import logging as logging_std
+from typing import Callable
+
+from absl import app, logging
+
+from jaxgan.run import user_errors
+
+
+class QuietLibraries(logging_std.Filter):
+  """Drops INFO chatter of Orbax, TFDS and grain (tens of lines per checkpoint) from the console."""
+
+  def filter(self, record):
+    noisy = ('/orbax/', '/tensorflow_datasets/', '/grain/')
+    return record.levelno > logging_std.INFO or not any(p in record.pathname for p in noisy)
+
+
+def run(main: Callable, define_flags: Callable[[], None]) -> None:
+  define_flags()
+
+  def quiet_main(argv):
+    logging.get_absl_handler().addFilter(QuietLibraries())
+    with user_errors.reported():  # Known errors: one line on stderr and exit 1.
+      return main(argv)
+  app.run(quiet_main, flags_parser=user_errors.parse_flags)
