@@ -5,16 +5,20 @@ comes from fold_in(state.key, state.step), so a resumed run draws exactly the nu
 uninterrupted one would, on any number of devices.
 """
 
+import dataclasses
+from typing import Any, Callable, NamedTuple
+
 import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgan.gan import augment
 from jaxgan import losses
+from jaxgan.gan import augment
 from jaxgan.gan.state import GAN, GANState
 from jaxgan.run.state import apply
 
+Pytree = Any
 
 TARGETS_SALT = 0x7A6E  # Soft-target key of a D update: fold_in(update key, salt).
 AUGMENT_SALT = 0xA06  # DiffAugment key of an update: fold_in(update key, salt).
@@ -108,116 +112,146 @@ def check_penalty_norm(config: ml_collections.ConfigDict) -> None:
         f'--config.model.d_norm=layer or none, or --config.loss.penalty=none.')
 
 
+class DLoss(NamedTuple):
+  """What D's loss returns beside its value: updated statistics and the terms, for logging."""
+  stats: Pytree  # D's batch statistics after the real and fake passes.
+  adversarial: jax.Array
+  penalty: jax.Array
+  wasserstein: jax.Array  # mean real logit - mean fake logit: the critic's estimate.
+  metrics: dict[str, jax.Array]  # ACGAN's class terms, per-class accuracy (conditional).
+
+
+class GLoss(NamedTuple):
+  stats: Pytree  # G's batch statistics after the training-mode pass.
+  metrics: dict[str, jax.Array]  # ACGAN's class loss on fakes.
+
+
+@dataclasses.dataclass(frozen=True)
+class Objective:
+  """The static pieces of the D and G updates, read once from the config."""
+  adversarial: losses.AdversarialLoss
+  d_adversarial: Callable  # (real logits, fake logits, key) -> loss, soft targets included.
+  penalty: Callable  # (critic, real, fake, key) -> gradient penalty / R1 (0 for 'none').
+  penalty_weight: float
+  clip_value: float  # > 0: WGAN weight clipping after each D update.
+  aux_real: float  # ACGAN class-loss weights: D on real, D on fake, G on fake.
+  aux_fake: float
+  aux_g: float
+  num_classes: int  # 0: unconditional (labels are None).
+  z_dim: int
+  ema_decay: float
+  diffaugment: Callable  # (key, images) -> images; the identity when off.
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict) -> 'Objective':
+    loss = config.loss
+    return cls(losses.get_loss(loss.name), make_d_adversarial(loss),
+               losses.get_penalty(loss.penalty), loss.penalty_weight, loss.clip_value,
+               loss.aux_weight_real, loss.aux_weight_fake, loss.aux_weight_g,
+               config.model.get('num_classes', 0), config.model.z_dim, config.model.ema_decay,
+               augment.make_diffaugment(config.data.get('diffaugment', '')))
+
+
+def d_class_terms(obj: Objective, real_cls, fake_cls, labels):
+  """ACGAN's auxiliary loss on real and fake (fakes are drawn for the real labels)."""
+  real_ce = losses.classification(real_cls, labels)
+  fake_ce = losses.classification(fake_cls, labels)
+  accuracy = jnp.mean(jnp.argmax(real_cls, axis=-1) == labels)
+  metrics = dict(d_class_loss_real=real_ce, d_class_loss_fake=fake_ce, d_class_accuracy=accuracy)
+  return obj.aux_real * real_ce + obj.aux_fake * fake_ce, metrics
+
+
+def d_loss(obj: Objective, gan: GAN, d_params, d_stats, real, fake, labels, target_key,
+           penalty_key) -> tuple[jax.Array, DLoss]:
+  """D's loss on a real and a fake batch: adversarial + penalty (+ ACGAN's class terms)."""
+  (real_logits, real_cls), stats = discriminate(gan, d_params, d_stats, real, labels)
+  (fake_logits, fake_cls), stats = discriminate(gan, d_params, stats, fake, labels)
+  adversarial = obj.d_adversarial(real_logits, fake_logits, target_key)
+  critic = lambda x: discriminate(gan, d_params, stats, x, labels)[0][0]
+  penalty = obj.penalty(critic, real, fake, penalty_key)
+  loss = adversarial + obj.penalty_weight * penalty
+  metrics = {}
+  if real_cls is not None:
+    class_loss, metrics = d_class_terms(obj, real_cls, fake_cls, labels)
+    loss = loss + class_loss
+  if labels is not None:
+    metrics |= per_class_accuracy(real_logits, fake_logits, labels, obj.num_classes)
+  wasserstein = jnp.mean(real_logits) - jnp.mean(fake_logits)
+  return loss, DLoss(stats, adversarial, penalty, wasserstein, metrics)
+
+
+def d_update(obj: Objective, gan: GAN, state: GANState, real, labels, key):
+  """One critic update on a real micro-batch: (state with new D params/stats/opt, metrics)."""
+  z_key, penalty_key = jax.random.split(key)
+  target_key = jax.random.fold_in(key, TARGETS_SALT)
+  z = sample_noise(z_key, real.shape[0], obj.z_dim)
+  # G runs in training mode (batch statistics) as in the G step; its stat updates are dropped.
+  fake, _ = generate(gan, state.g_params, state.g_stats, z, train=True, labels=labels)
+  fake = jax.lax.stop_gradient(fake)
+  augment_key = jax.random.fold_in(key, AUGMENT_SALT)  # Real and fake get their own draws.
+  real = obj.diffaugment(jax.random.fold_in(augment_key, 0), real)
+  fake = obj.diffaugment(jax.random.fold_in(augment_key, 1), fake)
+  (loss, aux), grads = jax.value_and_grad(d_loss, argnums=2, has_aux=True)(
+      obj, gan, state.d_params, state.d_stats, real, fake, labels, target_key, penalty_key)
+  updates, d_opt = gan.d_tx.update(grads, state.d_opt, state.d_params)
+  d_params = losses.clip_weights(optax.apply_updates(state.d_params, updates), obj.clip_value)
+  metrics = dict(d_loss=loss, d_adv_loss=aux.adversarial, d_penalty=aux.penalty,
+                 wasserstein_estimate=aux.wasserstein, d_grad_norm=global_norm(grads))
+  if labels is not None:  # Per-layer gradient scales (report 003) for conditional models.
+    metrics |= layer_grad_norms('d_grad_norm', grads)
+  return state.replace(d_params=d_params, d_stats=aux.stats, d_opt=d_opt), metrics | aux.metrics
+
+
+def g_loss(obj: Objective, gan: GAN, g_params, state: GANState, z, labels,
+           key) -> tuple[jax.Array, GLoss]:
+  """G's adversarial loss on its fakes (+ ACGAN's class loss), D held fixed."""
+  fake, g_stats = generate(gan, g_params, state.g_stats, z, train=True, labels=labels)
+  fake = obj.diffaugment(jax.random.fold_in(key, AUGMENT_SALT), fake)
+  # D's running statistics are not updated by the G step (they only serve evaluation).
+  (fake_logits, fake_cls), _ = discriminate(gan, state.d_params, state.d_stats, fake, labels)
+  loss, metrics = obj.adversarial.g(fake_logits), {}
+  if fake_cls is not None:  # ACGAN: G also wants its fakes classified as their labels.
+    metrics = dict(g_class_loss=losses.classification(fake_cls, labels))
+    loss = loss + obj.aux_g * metrics['g_class_loss']
+  return loss, GLoss(g_stats, metrics)
+
+
+def g_update(obj: Objective, gan: GAN, state: GANState, key, batch_size: int, labels):
+  """One generator update and its EMA: (state with new G params/stats/opt/EMA, metrics)."""
+  z = sample_noise(key, batch_size, obj.z_dim)
+  (loss, aux), grads = jax.value_and_grad(g_loss, argnums=2, has_aux=True)(
+      obj, gan, state.g_params, state, z, labels, key)
+  updates, g_opt = gan.g_tx.update(grads, state.g_opt, state.g_params)
+  g_params = optax.apply_updates(state.g_params, updates)
+  ema = jax.tree.map(lambda e, p: obj.ema_decay * e + (1.0 - obj.ema_decay) * p,
+                     state.ema_params, g_params)
+  metrics = dict(g_loss=loss, g_grad_norm=global_norm(grads)) | aux.metrics
+  if labels is not None:
+    metrics |= layer_grad_norms('g_grad_norm', grads)
+  return state.replace(g_params=g_params, g_stats=aux.stats, g_opt=g_opt,
+                       ema_params=ema), metrics
+
+
 def make_train_step(config: ml_collections.ConfigDict, gan: GAN):
   """Builds `train_step(state, batch)`; batch['image'] is (n_critic, B, ...) real data."""
   check_penalty_norm(config)
-  adversarial = losses.get_loss(config.loss.name)
-  d_adversarial = make_d_adversarial(config.loss)
-  num_classes = config.model.get('num_classes', 0)
-  aux_real, aux_fake = config.loss.aux_weight_real, config.loss.aux_weight_fake
-  aux_g = config.loss.aux_weight_g
-  penalty = losses.get_penalty(config.loss.penalty)
-  penalty_weight = config.loss.penalty_weight
-  clip_value = config.loss.clip_value
-  z_dim = config.model.z_dim
-  ema_decay = config.model.ema_decay
-  diffaugment = augment.make_diffaugment(config.data.get('diffaugment', ''))
-
-  def critic(d_params, d_stats, labels):
-    return lambda x: discriminate(gan, d_params, d_stats, x, labels)[0][0]
-
-  def d_class_terms(real_cls, fake_cls, labels):
-    """ACGAN's auxiliary loss on real and fake (fakes are drawn for the real labels)."""
-    real_ce, fake_ce = losses.classification(real_cls, labels), losses.classification(
-        fake_cls, labels)
-    accuracy = jnp.mean(jnp.argmax(real_cls, axis=-1) == labels)
-    metrics = dict(d_class_loss_real=real_ce, d_class_loss_fake=fake_ce,
-                   d_class_accuracy=accuracy)
-    return aux_real * real_ce + aux_fake * fake_ce, metrics
-
-  def d_update(state: GANState, step_key, carry, xs):
-    d_params, d_stats, d_opt = carry
-    real, labels, i = xs
-    key = jax.random.fold_in(step_key, i)
-    z_key, penalty_key = jax.random.split(key)
-    target_key = jax.random.fold_in(key, TARGETS_SALT)
-    z = sample_noise(z_key, real.shape[0], z_dim)
-    # G runs in training mode (batch statistics) as in the G step; its stat updates are dropped.
-    fake, _ = generate(gan, state.g_params, state.g_stats, z, train=True, labels=labels)
-    fake = jax.lax.stop_gradient(fake)
-    augment_key = jax.random.fold_in(key, AUGMENT_SALT)  # Real and fake get their own draws.
-    real = diffaugment(jax.random.fold_in(augment_key, 0), real)
-    fake = diffaugment(jax.random.fold_in(augment_key, 1), fake)
-
-    def loss_fn(d_params):
-      (real_logits, real_cls), stats = discriminate(gan, d_params, d_stats, real, labels)
-      (fake_logits, fake_cls), stats = discriminate(gan, d_params, stats, fake, labels)
-      adv = d_adversarial(real_logits, fake_logits, target_key)
-      pen = penalty(critic(d_params, stats, labels), real, fake, penalty_key)
-      aux = dict(stats=stats, penalty=pen, adv=adv,
-                 wasserstein=jnp.mean(real_logits) - jnp.mean(fake_logits), metrics={})
-      loss = adv + penalty_weight * pen
-      if real_cls is not None:
-        class_loss, aux['metrics'] = d_class_terms(real_cls, fake_cls, labels)
-        loss = loss + class_loss
-      if labels is not None:
-        aux['metrics'] |= per_class_accuracy(real_logits, fake_logits, labels, num_classes)
-      return loss, aux
-
-    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(d_params)
-    updates, d_opt = gan.d_tx.update(grads, d_opt, d_params)
-    d_params = losses.clip_weights(optax.apply_updates(d_params, updates), clip_value)
-    metrics = dict(d_loss=loss, d_adv_loss=aux['adv'], d_penalty=aux['penalty'],
-                   wasserstein_estimate=aux['wasserstein'], d_grad_norm=global_norm(grads))
-    if labels is not None:  # Per-layer gradient scales (report 003) for conditional models.
-      metrics |= layer_grad_norms('d_grad_norm', grads)
-    return (d_params, aux['stats'], d_opt), metrics | aux['metrics']
-
-  def g_update(state: GANState, key, batch_size: int, labels=None):
-    z = sample_noise(key, batch_size, z_dim)
-
-    def loss_fn(g_params):
-      fake, g_stats = generate(gan, g_params, state.g_stats, z, train=True, labels=labels)
-      fake = diffaugment(jax.random.fold_in(key, AUGMENT_SALT), fake)
-      # D's running statistics are not updated by the G step (they only serve evaluation).
-      (fake_logits, fake_cls), _ = discriminate(gan, state.d_params, state.d_stats, fake,
-                                                labels)
-      loss, metrics = adversarial.g(fake_logits), {}
-      if fake_cls is not None:  # ACGAN: G also wants its fakes classified as their labels.
-        metrics = dict(g_class_loss=losses.classification(fake_cls, labels))
-        loss = loss + aux_g * metrics['g_class_loss']
-      return loss, (g_stats, metrics)
-
-    (loss, (g_stats, class_metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state.g_params)
-    updates, g_opt = gan.g_tx.update(grads, state.g_opt, state.g_params)
-    g_params = optax.apply_updates(state.g_params, updates)
-    ema = jax.tree.map(lambda e, p: ema_decay * e + (1.0 - ema_decay) * p,
-                       state.ema_params, g_params)
-    state = state.replace(g_params=g_params, g_stats=g_stats, g_opt=g_opt, ema_params=ema)
-    metrics = dict(g_loss=loss, g_grad_norm=global_norm(grads)) | class_metrics
-    if labels is not None:
-      metrics |= layer_grad_norms('g_grad_norm', grads)
-    return state, metrics
+  obj = Objective.from_config(config)
 
   def train_step(state: GANState, batch):
     real = batch['image']  # (n_critic, B, ...)
     # Conditional models: fakes are drawn for the labels of the real micro-batch, so D sees
     # the same class frequencies on both sides; the G update reuses the last micro-batch's.
-    labels = batch['label'] if num_classes else [None] * real.shape[0]
-    n_critic = real.shape[0]
-    step_key = jax.random.fold_in(state.key, state.step)
-    d_key, g_key = jax.random.split(step_key)
-    carry = (state.d_params, state.d_stats, state.d_opt)
+    labels = batch['label'] if obj.num_classes else None
+    n_critic, batch_size = real.shape[:2]
+    d_key, g_key = jax.random.split(jax.random.fold_in(state.key, state.step))
     # A Python loop, not lax.scan: XLA:CPU runs convolutions inside a while loop ~9x slower
     # (measured 1.58 s vs 0.17 s per dcgan_digits step). n_critic is small and static.
+    labels_of = lambda i: None if labels is None else labels[i]  # Of micro-batch i.
     for i in range(n_critic):
-      carry, d_metrics = d_update(state, d_key, carry, (real[i], labels[i], i))
-    d_params, d_stats, d_opt = carry
-    state = state.replace(d_params=d_params, d_stats=d_stats, d_opt=d_opt)
-    state, g_metrics = g_update(state, g_key, real.shape[1], labels[n_critic - 1])
+      state, d_metrics = d_update(obj, gan, state, real[i], labels_of(i),
+                                  jax.random.fold_in(d_key, i))
+    state, g_metrics = g_update(obj, gan, state, g_key, batch_size, labels_of(n_critic - 1))
     # Report the last critic update: it is the one the G update saw.
-    metrics = d_metrics | g_metrics
-    return state.replace(step=state.step + 1), metrics
+    return state.replace(step=state.step + 1), d_metrics | g_metrics
 
   return train_step
