@@ -1,35 +1,37 @@
-"""Shared defaults of every jaxgan experiment.
+"""Shared defaults of the jaxgan experiments.
 
-Each `configs/<name>.py` starts from `get_config()` here and overrides a few fields. Any field
-can be overridden on the command line, e.g. `--config.optim.d_lr=1e-4`; unknown fields and
-wrong types fail at start-up (the config is locked).
+Each `configs/<name>.py` starts from `get_config()` here (GANs) or from configs/sr_default.py
+(super-resolution) and overrides a few fields. Any field can be overridden on the command line,
+e.g. `--config.optim.d_lr=1e-4`; unknown fields and wrong types fail at start-up (the config is
+locked).
+
+Two layers, so that a config holds only the fields its task reads:
+- `run_config()`: what every task's loop reads (jaxgan.run: steps, logging, checkpoints, mesh,
+  robustness), plus the fields both tasks share (data input, the optimizers, the model's size).
+- `get_config()`: run_config() plus the GAN task's own fields (jaxgan.gan: sample grids,
+  evaluators, the G/D networks, losses, n_critic, schedules, DiffAugment).
+configs/sr_default.py adds the SR task's own fields (jaxgan.sr) to run_config() instead.
 """
 
 import ml_collections
 
 
-def get_config() -> ml_collections.ConfigDict:
+def run_config() -> ml_collections.ConfigDict:
+  """The fields every task reads."""
   c = ml_collections.ConfigDict()
   c.name = 'default'
-  c.task = 'gan'  # 'gan': noise -> image (jaxgan.gan.train); 'sr': super-resolution (jaxgan.sr).
+  c.task = 'gan'  # 'gan': noise -> image (jaxgan.gan); 'sr': super-resolution (jaxgan.sr).
   c.seed = 0
   c.num_steps = 10_000
   c.batch_size = 64  # Global batch, summed over all devices and hosts.
   c.log_every = 100
-  c.sample_every = 1_000
   c.eval_every = 0  # 0: no evaluation during training.
-  # Evaluators by name (see jaxgan.gan.evaluators.EVALUATORS), each with its own period and sample
-  # count, e.g. c.evals.fid = dict(every=5_000, num_samples=10_000); `every` defaults to
-  # eval_every. Scores land in TensorBoard as eval_<metric> (EMA) and eval_<metric>_raw.
-  c.evals = ml_collections.ConfigDict()
-  c.best_metric = ''  # An eval metric, e.g. 'fid': keep the best checkpoint in <workdir>/best.
   c.checkpoint_every = 1_000
   # Training steps per dispatch (lax.scan; unrolled on CPU), for small models whose step is
-  # shorter than the dispatch overhead. It must divide the periods above (jaxgan.run.feed).
+  # shorter than the dispatch overhead. It must divide the periods (jaxgan.run.feed).
   c.steps_per_call = 1
   c.device_prefetch = 2  # Batches transferred to the devices ahead of the step.
   c.keep_checkpoints = 3
-  c.num_grid_samples = 64  # Fixed-noise samples drawn into each sample grid.
 
   # Devices: a 1-D `data` mesh; parameters replicated, or sharded along `data` ('fsdp').
   c.mesh = ml_collections.ConfigDict()
@@ -37,33 +39,76 @@ def get_config() -> ml_collections.ConfigDict:
   c.param_sharding = 'replicated'
 
   c.model = ml_collections.ConfigDict()
-  c.model.name = 'dcgan'  # See jaxgan.models.MODELS.
+  c.model.name = 'dcgan'  # GAN: jaxgan.models.MODELS; SR: jaxgan.sr.models.
   c.model.image_size = 32
   c.model.channels = 3
-  c.model.z_dim = 100
-  c.model.g_features = 64  # Width of the last G block; doubles towards the 4x4 input.
-  c.model.d_features = 64  # Width of the first D block; doubles towards the 4x4 output.
-  c.model.g_input = 'conv_transpose'  # 'conv_transpose' (report 000) or 'linear' (report 004).
-  c.model.g_upsample = 'conv_transpose'  # 'conv_transpose' or 'subpixel' (conv + depth-to-space).
-  c.model.g_kernel_size = 4
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.name = 'adam'  # 'adam', or 'rmsprop' (GAN only).
+  c.optim.g_lr = 2e-4
+  c.optim.d_lr = 2e-4  # g_lr != d_lr: two time-scale update rule (TTUR).
+  c.optim.b1 = 0.5
+  c.optim.b2 = 0.999
+  c.optim.lr_scale = 1.0  # Multiplies both learning rates; each rollback lowers it (saved).
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = 'digits'  # GAN: jaxgan.data.DATASETS; SR: jaxgan.sr.data.HR_SOURCES.
+  c.data.split = 'train'
+  c.data.path = ''  # Image folder for data.name == 'folder'.
+  c.data.tfds_dir = ''  # TFDS data_dir; '' uses TFDS's default (~/tensorflow_datasets).
+  c.data.flip = True  # Random horizontal flips.
+  c.data.num_workers = 0  # grain worker processes; 0 decodes in the main process.
+  c.data.max_examples = 0  # > 0: train on the first N examples only (0: all).
+  c.data.bad_images = 'skip'  # Unreadable image files: 'skip' (counted warning) or 'fail'.
+
+  # Robustness (jaxgan.run.guards, jaxgan.run.run_record). A NaN/Inf loss or gradient: 'skip'
+  # the update, 'rollback' to the last checkpoint with the learning rates times
+  # rollback_lr_factor, or 'fail' naming the step and the term.
+  c.nonfinite = 'fail'
+  c.rollback_lr_factor = 0.5
+  c.debug_nan_step = 0  # Tests only: > 0 feeds NaN images at this step (once per process).
+  # Resuming with changed learning rates, betas, loss weights, EMA or flips needs this; model
+  # and data fields can never change under a checkpoint.
+  c.allow_config_change = False
+  return c
+
+
+def get_config() -> ml_collections.ConfigDict:
+  """A GAN experiment (task 'gan'): run_config() and the fields of jaxgan.gan."""
+  c = run_config()
+  c.sample_every = 1_000
+  # Evaluators by name (see jaxgan.gan.evaluators.EVALUATORS), each with its own period and
+  # sample count, e.g. c.evals.fid = dict(every=5_000, num_samples=10_000); `every` defaults to
+  # eval_every. Scores land in TensorBoard as eval_<metric> (EMA) and eval_<metric>_raw.
+  c.evals = ml_collections.ConfigDict()
+  c.best_metric = ''  # An eval metric, e.g. 'fid': keep the best checkpoint in <workdir>/best.
+  c.num_grid_samples = 64  # Fixed-noise samples drawn into each sample grid.
+
+  m = c.model
+  m.z_dim = 100
+  m.g_features = 64  # Width of the last G block; doubles towards the 4x4 input.
+  m.d_features = 64  # Width of the first D block; doubles towards the 4x4 output.
+  m.g_input = 'conv_transpose'  # 'conv_transpose' (report 000) or 'linear' (report 004).
+  m.g_upsample = 'conv_transpose'  # 'conv_transpose' or 'subpixel' (conv + depth-to-space).
+  m.g_kernel_size = 4
   # > 0: G's output is averaged down to this size and upsampled back bilinearly, for data
   # upsampled from a smaller native size (digits: 8). See dcgan.through_native_size.
-  c.model.g_native_size = 0
-  c.model.d_kernel_size = 4
-  c.model.d_norm = 'batch'  # 'batch', 'layer' or 'none' (critics of WGAN-GP have no BatchNorm).
+  m.g_native_size = 0
+  m.d_kernel_size = 4
+  m.d_norm = 'batch'  # 'batch', 'layer' or 'none' (critics of WGAN-GP have no BatchNorm).
   # Kernel-4 stride-2 (transposed) convolutions, all the same function of the same parameters:
   # 'fast' (phase-form G, hand-written derivatives of every order), 'phase' (G's as stride-1
   # convolutions, autodiff), 'phase_all' (D's too), 'xla' (lax.conv_transpose and strided
   # lax.conv). See jaxgan/models/dcgan.py and jaxgan/models/phase_conv.py.
-  c.model.conv_impl = 'fast'
+  m.conv_impl = 'fast'
   # Compute dtype of the DCGAN layers: 'bfloat16' runs convolutions and norms in bf16 with f32
   # parameters, optimizer and losses (for GPU/TPU; XLA:CPU has no fast bf16 convolutions).
-  c.model.dtype = 'float32'
-  c.model.hidden = (400, 400, 400, 400)  # Toy MLP generator widths.
-  c.model.d_hidden = (200, 200, 200)  # Toy MLP discriminator widths.
-  c.model.ema_decay = 0.999  # Generator EMA used for sampling; 0 turns it off.
-  c.model.num_classes = 0  # > 0 for class-conditional models (cgan, acgan, projection).
-  c.model.embed_dim = 50  # Label embedding width of cgan/acgan (report 003).
+  m.dtype = 'float32'
+  m.hidden = (400, 400, 400, 400)  # Toy MLP generator widths.
+  m.d_hidden = (200, 200, 200)  # Toy MLP discriminator widths.
+  m.ema_decay = 0.999  # Generator EMA used for sampling; 0 turns it off.
+  m.num_classes = 0  # > 0 for class-conditional models (cgan, acgan, projection).
+  m.embed_dim = 50  # Label embedding width of cgan/acgan (report 003).
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'  # See jaxgan.losses.LOSSES.
@@ -81,39 +126,14 @@ def get_config() -> ml_collections.ConfigDict:
   c.loss.aux_weight_fake = 1.0
   c.loss.aux_weight_g = 1.0
 
-  c.optim = ml_collections.ConfigDict()
-  c.optim.name = 'adam'  # 'adam' or 'rmsprop'.
-  c.optim.g_lr = 2e-4
-  c.optim.d_lr = 2e-4  # g_lr != d_lr: two time-scale update rule (TTUR).
-  c.optim.b1 = 0.5
-  c.optim.b2 = 0.999
   c.optim.n_critic = 1  # D updates per G update, each on its own real batch.
-  c.optim.lr_scale = 1.0  # Multiplies both learning rates; each rollback lowers it (saved).
   # 'constant', or 'linear': from step decay_start, both rates fall linearly to 0 at num_steps
   # (WGAN-GP's CIFAR recipe decays from step 0). Fixed for a run: it shapes the optimizer state.
   c.optim.lr_schedule = 'constant'
   c.optim.decay_start = 0
 
-  c.data = ml_collections.ConfigDict()
-  c.data.name = 'digits'  # See jaxgan.data.DATASETS.
-  c.data.split = 'train'
-  c.data.path = ''  # Image folder for data.name == 'folder'.
-  c.data.tfds_dir = ''  # TFDS data_dir; '' uses TFDS's default (~/tensorflow_datasets).
-  c.data.flip = True  # Random horizontal flips.
-  # DiffAugment (jaxgan.gan.augment) of every image D sees, e.g. 'color,translation,cutout'; '' off.
+  # DiffAugment (jaxgan.gan.augment) of every image D sees, e.g. 'color,translation,cutout';
+  # '' off.
   c.data.diffaugment = ''
-  c.data.num_workers = 0  # grain worker processes; 0 decodes in the main process.
   c.data.num_points = 100_000  # Training points drawn from a 2-D mixture.
-  c.data.max_examples = 0  # > 0: train on the first N examples only (0: all).
-  c.data.bad_images = 'skip'  # Unreadable image files: 'skip' (counted warning) or 'fail'.
-
-  # Robustness (jaxgan.run.guards, jaxgan.run.run_record). A NaN/Inf loss or gradient: 'skip' the
-  # update, 'rollback' to the last checkpoint with the learning rates times
-  # rollback_lr_factor, or 'fail' naming the step and the term.
-  c.nonfinite = 'fail'
-  c.rollback_lr_factor = 0.5
-  c.debug_nan_step = 0  # Tests only: > 0 feeds NaN images at this step (once per process).
-  # Resuming with changed learning rates, betas, loss weights, EMA or flips needs this; model
-  # and data fields can never change under a checkpoint.
-  c.allow_config_change = False
   return c

@@ -1,7 +1,9 @@
 """Shared defaults of the super-resolution experiments (SRResNet / SRGAN, Ledig et al. 2017).
 
-Built on configs/default.py: `task = 'sr'` routes `python -m jaxgan.main` to jaxgan.sr.train.
-The `model` fields mean: image_size = the HR training crop, scale = the upscaling factor,
+Built on configs/default.run_config(), the fields every task reads, plus the SR task's own
+(`model.scale`, `model.num_blocks`, ..., the `sr` section); no GAN-only field (sample grids,
+evaluators, losses, n_critic) is present, so overriding one fails as an unknown field.
+`task = 'sr'` routes `python -m jaxgan.main` to jaxgan.sr.train. The `model` fields mean: image_size = the HR training crop, scale = the upscaling factor,
 num_blocks / g_features = the generator's residual blocks and width, d_features = the
 discriminator's first width. Not a runnable experiment itself.
 """
@@ -12,10 +14,9 @@ from configs import default
 
 
 def get_config():
-  c = default.get_config()
+  c = default.run_config()
   c.task = 'sr'
   c.batch_size = 16  # The paper's mini-batch of 16 HR crops.
-  c.sample_every = 0  # SR runs save comparison.png and photos_eval.md at the end instead.
 
   c.model.name = 'srresnet'  # 'srresnet' (paper) or 'srresnet_bicubic_skip' (jaxgan.sr.models).
   c.model.image_size = 96  # HR crop side (LR crops are image_size / scale).
@@ -25,9 +26,7 @@ def get_config():
   c.model.g_norm = 'batch'  # Generator BatchNorm (paper) or 'none' (EDSR).
   c.model.d_features = 64
   c.model.d_pool = 'flatten'  # 'flatten' (paper; fixes the D input to image_size) or 'mean'.
-  c.model.ema_decay = 0.0  # Unused by SR (kept from default for a uniform config).
 
-  c.optim.name = 'adam'
   c.optim.g_lr = 1e-4
   c.optim.d_lr = 1e-4
   c.optim.b1 = 0.9

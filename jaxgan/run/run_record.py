@@ -20,15 +20,22 @@ from absl import logging
 
 FREE_FIELDS = ('name', 'num_steps', 'log_every', 'sample_every', 'eval_every',
                'checkpoint_every', 'keep_checkpoints', 'num_grid_samples',
-               'class_agreement_samples', 'allow_config_change', 'nonfinite',
+               'allow_config_change', 'nonfinite',
                'rollback_lr_factor', 'debug_nan_step', 'optim.lr_scale', 'param_sharding',
                'best_metric', 'steps_per_call', 'device_prefetch',
                'mesh.', 'evals.', 'data.num_workers', 'data.tfds_dir', 'data.path',
-               'data.bad_images')
+               'data.bad_images',
+               # SR: what is scored and where the pre-trained generator came from (read at
+               # step 0 only).
+               'sr.eval_photos', 'sr.init_from')
 TUNABLE_FIELDS = ('optim.g_lr', 'optim.d_lr', 'optim.b1', 'optim.b2', 'loss.penalty_weight',
                   'loss.clip_value', 'loss.real_targets', 'loss.fake_targets',
                   'loss.one_sided', 'loss.flip_prob', 'loss.aux_weight_', 'model.ema_decay',
-                  'data.flip', 'data.diffaugment')
+                  'data.flip', 'data.diffaugment',
+                  # SR: the learning-rate drop and the perceptual loss's weights file.
+                  'optim.lr_drop_step', 'sr.vgg_weights')
+# Everything else is fixed, e.g. sr.content_loss, sr.adversarial_weight (it decides whether a
+# discriminator exists), sr.vgg_pre_activation, model.scale.
 PACKAGES = ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'grain', 'numpy',
             'ml_collections', 'clu')
 

@@ -44,6 +44,16 @@ def load_vgg(config: ml_collections.ConfigDict):
   return graph, nnx.to_pure_dict(vgg_state)
 
 
+def check_no_gan_evals(config: ml_collections.ConfigDict) -> None:
+  """The SR loop runs no GAN evaluators: refuse config.evals rather than ignore it."""
+  if config.get('evals'):
+    raise ValueError(
+        f'config.evals={sorted(config.evals)} are GAN evaluators; the SR loop does not run them. '
+        f'SR runs score the held-out photos every eval_every steps and at the end '
+        f'(sr.eval_photos), and python -m jaxgan.evaluate --workdir=W --sr_eval=DIR scores '
+        f'folders of HR images. Remove config.evals.')
+
+
 def check_init_from(config: ml_collections.ConfigDict) -> None:
   """Fails at start-up, before any data or model is built, when sr.init_from is missing."""
   path = config.sr.init_from
@@ -110,6 +120,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
 
 def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.StopSignal,
               poisoned: set[int]):
+  check_no_gan_evals(config)
   check_init_from(config)
   run = loop.open_run(config, workdir)
   config, mesh = run.config, run.mesh
