@@ -3,7 +3,7 @@
 Same architecture as jaxgan/models/dcgan.py (kernel sizes, paddings, widths, BatchNorm placement,
 bias usage; the layer-norm critic is GroupNorm(1, C): statistics over C, H, W with a per-channel
 affine, like Flax's LayerNorm(reduction_axes=(-3, -2, -1))), same losses, penalty, n_critic,
-optimizers and generator EMA as jaxgan/steps.py. It is written as a PyTorch user would write it
+optimizers and generator EMA as jaxgan/gan/steps.py. It is written as a PyTorch user would write it
 well: NCHW, D frozen during the G update, `zero_grad(set_to_none=True)`, fused foreach EMA.
 Used by `python -m jaxgan.benchmark --compare_torch`; needs `pip install -e ".[torch]"`.
 """
