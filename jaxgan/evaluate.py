@@ -33,6 +33,8 @@ def define_flags():
   flags.DEFINE_bool('raw', True, 'Also score the raw generator of runs with an EMA (_raw).')
   flags.DEFINE_string('weights', None, 'FID Inception weights (.pth or .npz; default: cache).')
   flags.DEFINE_string('json', None, 'Output file (default: <workdir>/eval/step_NNNNNNN.json).')
+  flags.DEFINE_float('truncation', 0.0, 'Truncation trick: draw the noise truncated to '
+                     '[-psi, psi] (0: none).')
   flags.DEFINE_list('sr_eval', None, 'Super-resolution runs: HR image folders (Set5,Set14,...) '
                     'scored by PSNR/SSIM against bicubic (jaxgan.sr.evaluate).')
   flags.DEFINE_bool('self_ensemble', False, 'With --sr_eval: also score the x8 flip/rotation '
@@ -40,8 +42,11 @@ def define_flags():
 
 
 def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_samples=None,
-                        raw=True, weights=None) -> tuple[int, dict[str, float]]:
-  """(step, {metric: value}) of a run's checkpoint; `_raw` metrics score the raw generator."""
+                        raw=True, weights=None, truncation: float = 0.0
+                        ) -> tuple[int, dict[str, float]]:
+  """(step, {metric: value}) of a run's checkpoint; `_raw` metrics score the raw generator.
+
+  `truncation` > 0 scores samples of truncated noise (the truncation trick)."""
   config, gan, state = generate.load_run(workdir, step, 'best' if best else 'checkpoints')
   names = names or list(config.get('evals') or {})
   if not names:
@@ -49,7 +54,7 @@ def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_sam
                      f'{sorted(evaluators.EVALUATORS)}); the run has no config.evals.')
   specs = evaluators.parse_specs(config, names, num_samples=num_samples, weights=weights)
   scorers = evaluators.build(config, specs)
-  draw = evaluators.make_generator(config, gan, sharding.make_mesh())
+  draw = evaluators.make_generator(config, gan, sharding.make_mesh(), truncation)
   results = {}
   for suffix, (params, stats) in evaluators.generators(config, state).items():
     if suffix and not raw:
@@ -66,11 +71,13 @@ def main(argv):
     sr_evaluate.sr_eval(FLAGS.workdir, FLAGS.sr_eval, ensemble=FLAGS.self_ensemble)
     return
   step, results = evaluate_checkpoint(FLAGS.workdir, FLAGS.evals, FLAGS.step, FLAGS.best,
-                                      FLAGS.num_samples, FLAGS.raw, FLAGS.weights)
+                                      FLAGS.num_samples, FLAGS.raw, FLAGS.weights,
+                                      FLAGS.truncation)
   out = FLAGS.json or os.path.join(FLAGS.workdir, 'eval', f'step_{step:07d}.json')
   os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
   with open(out, 'w') as f:
-    json.dump({'step': step, 'best': FLAGS.best, 'metrics': results}, f, indent=2)
+    json.dump({'step': step, 'best': FLAGS.best, 'truncation': FLAGS.truncation,
+               'metrics': results}, f, indent=2)
   for name, value in results.items():
     print(f'{name:24s} {value:.6g}')
   print(f'step {step} of {FLAGS.workdir}{" (best)" if FLAGS.best else ""} -> {out}')

@@ -13,6 +13,8 @@ is a per-class grid, one row per class with its name:
   python -m jaxgan.sample --workdir=runs/acgan_digits --per_class=8 --out=grid.png
 
 Without --labels or --per_class, the --num samples are balanced over the classes.
+`--truncation=0.7` draws the noise truncated to [-0.7, 0.7] (BigGAN's truncation trick: less
+variety, higher fidelity); `python -m jaxgan.evaluate --truncation=psi` scores such samples.
 """
 
 import sys
@@ -37,6 +39,8 @@ def define_flags():
   flags.DEFINE_bool('ema', True, 'Sample the EMA generator (--noema: the raw one).')
   flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
   flags.DEFINE_integer('batch_size', 256, 'Samples generated per call.')
+  flags.DEFINE_float('truncation', 0.0, 'Truncation trick: draw the noise truncated to '
+                     '[-psi, psi], trading variety for quality (0: none).')
   flags.DEFINE_string('labels', None, 'Conditional runs: comma-separated classes, e.g. 3,3,7 '
                       '(overrides --num).')
   flags.DEFINE_integer('per_class', None, 'Conditional runs: K samples of every class, in '
@@ -84,7 +88,7 @@ def main(argv):
   labels = choose_labels(config, FLAGS.num, FLAGS.labels, FLAGS.per_class)
   num = FLAGS.num if labels is None else len(labels)
   samples = generate.generate_samples(config, gan, state, num, FLAGS.seed, FLAGS.ema,
-                                      FLAGS.batch_size, labels)
+                                      FLAGS.batch_size, labels, FLAGS.truncation)
   names = class_conditional.class_names(config) if labels is not None else ()
   write(FLAGS.out, samples, labels, names)
   print(f'Wrote {len(samples)} samples of {FLAGS.workdir} (step {int(state.step)}) to '

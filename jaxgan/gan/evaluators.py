@@ -319,9 +319,10 @@ def build(config, specs: list[Spec]) -> dict[str, Evaluate]:
 # Generating the samples.
 
 
-def make_generator(config, gan, mesh) -> Callable[..., Samples]:
+def make_generator(config, gan, mesh, truncation: float = 0.0) -> Callable[..., Samples]:
   """(params, stats, num) -> Samples from the run's fixed eval noise, sharded over `mesh`.
 
+  `truncation` > 0 truncates that noise to [-truncation, truncation] (jaxgan.gan.generate.noise).
   The noise batch is split over the devices; the samples come back replicated, so every
   process scores the same samples and makes the same best-checkpoint decisions.
   """
@@ -331,7 +332,7 @@ def make_generator(config, gan, mesh) -> Callable[..., Samples]:
 
   def generate_(params, stats, num: int) -> Samples:
     padded = math.ceil(num / batch) * batch
-    z = np.asarray(generate.fixed_noise(config, generate.EVAL_NOISE_SALT, padded))
+    z = np.asarray(generate.fixed_noise(config, generate.EVAL_NOISE_SALT, padded, truncation))
     labels = (np.arange(padded) % num_classes).astype(np.int32) if num_classes else None
     outputs = generate.generate_batches(sampler, params, stats, z, labels, batch, mesh)[:num]
     return Samples(outputs, None if labels is None else labels[:num])

@@ -7,6 +7,7 @@ the evaluators and `python -m jaxgan.sample` all go through `generate_batches`.
 import math
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec as P
@@ -20,9 +21,20 @@ GRID_NOISE_SALT = 0x5A3D1E  # The sample grids written during training.
 EVAL_NOISE_SALT = 0xE7A1  # The evaluators' samples.
 
 
-def fixed_noise(config: ml_collections.ConfigDict, salt: int, num: int) -> jax.Array:
+def noise(key, num: int, z_dim: int, truncation: float = 0.0) -> jax.Array:
+  """N(0, I) noise; with truncation psi > 0, every entry with |z| > psi is resampled, i.e.
+  drawn from the normal truncated to [-psi, psi] (the truncation trick of BigGAN)."""
+  if truncation < 0:
+    raise ValueError(f'truncation={truncation} must be > 0 (or 0: none).')
+  if not truncation:
+    return steps.sample_noise(key, num, z_dim)
+  return jax.random.truncated_normal(key, -truncation, truncation, (num, z_dim), jnp.float32)
+
+
+def fixed_noise(config: ml_collections.ConfigDict, salt: int, num: int,
+                truncation: float = 0.0) -> jax.Array:
   key = jax.random.fold_in(jax.random.PRNGKey(config.seed), salt)
-  return steps.sample_noise(key, num, config.model.z_dim)
+  return noise(key, num, config.model.z_dim, truncation)
 
 
 def grid_noise(config: ml_collections.ConfigDict, num: int | None = None) -> jax.Array:
@@ -73,16 +85,17 @@ def load_run(workdir: str, step: int | None = None, subdir: str = 'checkpoints')
 
 
 def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = True,
-                     batch_size: int = 256, labels=None) -> np.ndarray:
+                     batch_size: int = 256, labels=None, truncation: float = 0.0) -> np.ndarray:
   """num samples in model space ([-1, 1] images or 2-D points), deterministic in seed.
 
   Conditional runs draw sample i for class labels[i] (int, (num,)); unconditional runs take none.
+  `truncation` > 0 draws the noise truncated to [-truncation, truncation] (see `noise`).
   """
   if (labels is None) != (not config.model.get('num_classes', 0)):
     raise ValueError(f'model.name={config.model.name!r} is '
                      + ('class-conditional: pass labels.' if labels is None else
                         'unconditional: it takes no labels (drop --labels/--per_class).'))
-  z = steps.sample_noise(jax.random.PRNGKey(seed), num, config.model.z_dim)
+  z = noise(jax.random.PRNGKey(seed), num, config.model.z_dim, truncation)
   labels = None if labels is None else np.asarray(labels, np.int32)
   return generate_batches(make_sampler(gan), sampling_params(config, state, use_ema),
                           state.g_stats, z, labels, batch_size)
