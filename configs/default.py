@@ -107,8 +107,15 @@ def get_config() -> ml_collections.ConfigDict:
   m.hidden = (400, 400, 400, 400)  # Toy MLP generator widths.
   m.d_hidden = (200, 200, 200)  # Toy MLP discriminator widths.
   m.ema_decay = 0.999  # Generator EMA used for sampling; 0 turns it off.
+  # > 0: before sampling or evaluating the EMA generator, its BatchNorm statistics are
+  # recomputed over this many batches of fixed noise (BigGAN's standing statistics; the running
+  # statistics belong to the raw generator). See jaxgan.gan.generate.standing_stats.
+  m.ema_standing_batches = 0
   m.num_classes = 0  # > 0 for class-conditional models (cgan, acgan, projection).
   m.embed_dim = 50  # Label embedding width of cgan/acgan (report 003).
+  # sngan/sngan_projection (jaxgan.models.resnet): self-attention (SAGAN) in G and D at this
+  # feature-map resolution, e.g. 32 for 64 px images; 0: none.
+  m.attention_resolution = 0
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'  # See jaxgan.losses.LOSSES.

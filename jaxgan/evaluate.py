@@ -56,7 +56,7 @@ def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_sam
   scorers = evaluators.build(config, specs)
   draw = evaluators.make_generator(config, gan, sharding.make_mesh(), truncation)
   results = {}
-  for suffix, (params, stats) in evaluators.generators(config, state).items():
+  for suffix, (params, stats) in evaluators.generators(config, gan, state).items():
     if suffix and not raw:
       continue
     results |= evaluators.run(specs, scorers, draw, params, stats, suffix)

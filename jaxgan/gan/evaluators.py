@@ -339,9 +339,10 @@ def make_generator(config, gan, mesh, truncation: float = 0.0) -> Callable[..., 
   return generate_
 
 
-def generators(config, state) -> dict[str, tuple]:
-  """suffix -> (params, stats): '' is the sampling generator (EMA if any), '_raw' the raw one."""
-  named = {'': (generate.sampling_params(config, state), state.g_stats)}
+def generators(config, gan, state) -> dict[str, tuple]:
+  """suffix -> (params, stats): '' is the sampling generator (EMA if any, with standing
+  statistics if configured), '_raw' the raw one."""
+  named = {'': generate.sampling_generator(config, gan, state)}
   if config.model.ema_decay > 0:
     named['_raw'] = (state.g_params, state.g_stats)
   return named
@@ -439,7 +440,7 @@ class Evaluation:
   """Built before training (start-up checks); called every step, runs the due evaluators."""
 
   def __init__(self, config, gan, mesh, workdir: str):
-    self.config = config
+    self.config, self.gan = config, gan
     self.specs = parse_specs(config)
     best_metric = config.get('best_metric', '')
     if best_metric and best_metric.removesuffix('_raw') not in {
@@ -462,7 +463,7 @@ class Evaluation:
     if not due:
       return {}
     scalars = {}
-    for suffix, (params, stats_) in generators(self.config, state).items():
+    for suffix, (params, stats_) in generators(self.config, self.gan, state).items():
       specs = [s for s in due if s.raw or not suffix]
       if specs:
         scalars |= run(specs, self.evaluators, self.generate, params, stats_, suffix)

@@ -5,6 +5,7 @@ the evaluators and `python -m jaxgan.sample` all go through `generate_batches`.
 """
 
 import math
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -14,11 +15,12 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan.gan import state as state_lib, steps
 from jaxgan.run import sharding
-from jaxgan.run.state import restore_run
+from jaxgan.run.state import apply, restore_run
 
 # Fixed noise of a run: fold_in(PRNGKey(config.seed), salt), the same at every step.
 GRID_NOISE_SALT = 0x5A3D1E  # The sample grids written during training.
 EVAL_NOISE_SALT = 0xE7A1  # The evaluators' samples.
+STANDING_NOISE_SALT = 0x57A4D  # The batches that recompute the EMA generator's statistics.
 
 
 def noise(key, num: int, z_dim: int, truncation: float = 0.0) -> jax.Array:
@@ -44,6 +46,62 @@ def grid_noise(config: ml_collections.ConfigDict, num: int | None = None) -> jax
 def sampling_params(config: ml_collections.ConfigDict, state, use_ema: bool = True):
   """The generator parameters to sample: the EMA's if the run keeps one (and use_ema)."""
   return state.ema_params if use_ema and config.model.ema_decay > 0 else state.g_params
+
+
+def average_batch_stats(update: Callable, stats, batches) -> dict:
+  """The mean over `batches` of each batch's own BatchNorm statistics.
+
+  `update(stats, batch)` returns running statistics after one training-mode pass,
+  m * stats + (1 - m) * batch_stats, whatever each layer's momentum m. From zeros that is
+  (1 - m) * batch_stats; one more pass from ones gives m. So this needs no knowledge of the
+  layers: it averages what the passes from zeros return and divides by (1 - m).
+  """
+  zeros = jax.tree.map(jnp.zeros_like, stats)
+  scaled = [update(zeros, batch) for batch in batches]
+  total = jax.tree.map(lambda *s: sum(s), *scaled)
+  momentum = jax.tree.map(jnp.subtract, update(jax.tree.map(jnp.ones_like, stats), batches[0]),
+                          scaled[0])
+  return jax.tree.map(lambda t, m: t / len(batches) / (1.0 - m), total, momentum)
+
+
+def standing_stats(config: ml_collections.ConfigDict, gan: state_lib.GAN, params, stats):
+  """The generator's BatchNorm statistics recomputed for `params` (BigGAN's standing stats).
+
+  The running statistics of training belong to the raw generator, not to its EMA. With
+  model.ema_standing_batches = N > 0 they are replaced by the mean statistics of N training-mode
+  batches of fixed noise (batch_size each, balanced labels for conditional models), a pure
+  function of the parameters and the seed, so a restored run recomputes the same numbers.
+  """
+  num_batches = config.model.get('ema_standing_batches', 0)
+  if not num_batches or not jax.tree.leaves(stats):
+    return stats
+  size, num_classes = config.batch_size, config.model.get('num_classes', 0)
+  z = np.asarray(fixed_noise(config, STANDING_NOISE_SALT, num_batches * size))
+  labels = (np.arange(size) % num_classes).astype(np.int32) if num_classes else None
+  update = training_pass_stats(gan.g_graph)
+  return average_batch_stats(lambda stats, z: update(params, stats, z, labels), stats,
+                             [z[i * size:(i + 1) * size] for i in range(num_batches)])
+
+
+_TRAINING_PASSES = {}  # id(graph) -> (graph, jitted pass): compiled once per generator graph.
+
+
+def training_pass_stats(g_graph):
+  """jit(params, stats, z, labels) -> G's running statistics after one training-mode pass."""
+  if id(g_graph) not in _TRAINING_PASSES:  # GraphDefs are not hashable; the entry keeps it alive.
+    _TRAINING_PASSES[id(g_graph)] = (g_graph, jax.jit(lambda params, stats, z, labels: apply(
+        g_graph, params, stats, *steps.conditioned(z, labels), train=True)[1]))
+  return _TRAINING_PASSES[id(g_graph)][1]
+
+
+def sampling_generator(config: ml_collections.ConfigDict, gan: state_lib.GAN, state,
+                       use_ema: bool = True):
+  """(params, stats) to sample: the EMA's with standing statistics if configured, else the raw
+  generator's with its running statistics."""
+  params = sampling_params(config, state, use_ema)
+  if params is state.g_params:
+    return params, state.g_stats
+  return params, standing_stats(config, gan, params, state.g_stats)
 
 
 def make_sampler(gan: state_lib.GAN, mesh=None):
@@ -97,5 +155,5 @@ def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = Tr
                         'unconditional: it takes no labels (drop --labels/--per_class).'))
   z = noise(jax.random.PRNGKey(seed), num, config.model.z_dim, truncation)
   labels = None if labels is None else np.asarray(labels, np.int32)
-  return generate_batches(make_sampler(gan), sampling_params(config, state, use_ema),
-                          state.g_stats, z, labels, batch_size)
+  params, stats = sampling_generator(config, gan, state, use_ema)
+  return generate_batches(make_sampler(gan), params, stats, z, labels, batch_size)

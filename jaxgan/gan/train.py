@@ -104,8 +104,8 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
 
   def on_step(step, state, data_state):
     if config.sample_every and (step % config.sample_every == 0 or step == config.num_steps):
-      samples = jax.device_get(sampler(generate.sampling_params(config, state), state.g_stats,
-                                       z_grid, labels_grid))
+      params, stats = generate.sampling_generator(config, gan, state)
+      samples = jax.device_get(sampler(params, stats, z_grid, labels_grid))
       if main:
         write_samples(workdir, tail.writer, step, samples, reference, labels_grid,
                       source.class_names)

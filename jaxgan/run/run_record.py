@@ -24,7 +24,7 @@ FREE_FIELDS = ('name', 'num_steps', 'log_every', 'sample_every', 'eval_every',
                'rollback_lr_factor', 'debug_nan_step', 'optim.lr_scale', 'param_sharding',
                'best_metric', 'steps_per_call', 'device_prefetch',
                'mesh.', 'evals.', 'data.num_workers', 'data.tfds_dir', 'data.path',
-               'data.bad_images',
+               'data.bad_images', 'model.ema_standing_batches',
                # SR: what is scored and where the pre-trained generator came from (read at
                # step 0 only).
                'sr.eval_photos', 'sr.init_from')

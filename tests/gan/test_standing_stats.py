@@ -1,0 +1,67 @@
+"""Standing statistics: the EMA generator's BatchNorm statistics recomputed from fresh batches."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from configs import default
+from jaxgan.gan import evaluators, generate, state as state_lib
+from jaxgan.run import sharding
+from jaxgan.run.state import build_state
+
+
+def test_average_batch_stats_is_the_mean_of_the_batch_statistics():
+  # A stand-in BatchNorm update with two momenta: the batch statistic is the batch mean.
+  momenta = {'a': 0.9, 'b': 0.5}
+
+  def update(stats, batch):
+    return {k: momenta[k] * s + (1 - momenta[k]) * batch.mean() for k, s in stats.items()}
+  batches = [np.full(3, v, np.float32) for v in (1.0, 2.0, 6.0)]
+  got = generate.average_batch_stats(update, {'a': jnp.zeros(()), 'b': jnp.full((), 7.0)},
+                                     batches)
+  np.testing.assert_allclose([got['a'], got['b']], [3.0, 3.0], rtol=1e-6)
+
+
+def dcgan_run(standing: int):
+  config = default.get_config()
+  config.model.image_size, config.model.g_features, config.model.d_features = 16, 8, 8
+  config.model.z_dim, config.batch_size = 8, 16
+  config.model.ema_standing_batches = standing
+  gan, _, init = build_state(state_lib.create, config, sharding.make_mesh(config))
+  return config, gan, init()
+
+
+def test_standing_stats_of_the_first_norm_are_its_inputs_batch_moments():
+  config, gan, state = dcgan_run(standing=3)
+  params, stats = generate.sampling_generator(config, gan, state)
+  assert params is state.ema_params
+  # Second path: the first BatchNorm normalises the projection of z; its batch moments by hand.
+  z = np.asarray(generate.fixed_noise(config, generate.STANDING_NOISE_SALT, 3 * 16))
+  from flax import nnx
+  g = nnx.merge(gan.g_graph, state.ema_params, state.g_stats)
+  means, variances = [], []
+  for i in range(3):
+    h = np.asarray(g.project(jnp.asarray(z[i * 16:(i + 1) * 16])[:, None, None, :]),
+                   np.float64)
+    means.append(h.mean(axis=(0, 1, 2)))
+    variances.append(h.var(axis=(0, 1, 2)))
+  np.testing.assert_allclose(stats['norms'][0]['mean'], np.mean(means, axis=0), rtol=1e-4,
+                             atol=1e-6)
+  np.testing.assert_allclose(stats['norms'][0]['var'], np.mean(variances, axis=0), rtol=1e-3,
+                             atol=1e-6)
+  assert not np.allclose(stats['norms'][0]['var'], state.g_stats['norms'][0]['var'])
+
+
+def test_off_by_default_and_used_by_sampling_and_evaluation():
+  config, gan, state = dcgan_run(standing=0)
+  params, stats = generate.sampling_generator(config, gan, state)
+  assert stats is state.g_stats
+  config, gan, state = dcgan_run(standing=2)
+  standing = generate.sampling_generator(config, gan, state)[1]
+  named = evaluators.generators(config, gan, state)
+  jax.tree.map(np.testing.assert_array_equal, named[''][1], standing)
+  assert named['_raw'][1] is state.g_stats  # The raw generator keeps its running statistics.
+  with_standing = generate.generate_samples(config, gan, state, 4, seed=0)
+  by_hand = generate.make_sampler(gan)(state.ema_params, standing, generate.noise(
+      jax.random.PRNGKey(0), 4, config.model.z_dim))
+  np.testing.assert_allclose(with_standing, by_hand, rtol=1e-6, atol=1e-6)
