@@ -195,12 +195,16 @@ def make_runner(config, batch_size: int, device: str = 'cpu', compile_step: bool
   real = torch.rand(config.optim.n_critic, batch_size, m.channels, m.image_size, m.image_size,
                     device=device) * 2 - 1
   sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
+  # model.dtype='bfloat16': autocast, as jaxgan's bf16 (bf16 compute, f32 params/optimizer).
+  autocast = torch.autocast(device.split(':')[0], dtype=torch.bfloat16,
+                            enabled=m.get('dtype', 'float32') == 'bfloat16')
 
   def run(num_steps: int) -> float:
     sync()
     start = time.perf_counter()
-    for _ in range(num_steps):
-      step(real)
+    with autocast:
+      for _ in range(num_steps):
+        step(real)
     sync()
     return time.perf_counter() - start
   return run

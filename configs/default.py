@@ -99,8 +99,9 @@ def get_config() -> ml_collections.ConfigDict:
   # Kernel-4 stride-2 (transposed) convolutions, all the same function of the same parameters:
   # 'fast' (phase-form G, hand-written derivatives of every order), 'phase' (G's as stride-1
   # convolutions, autodiff), 'phase_all' (D's too), 'xla' (lax.conv_transpose and strided
-  # lax.conv). See jaxgan/models/dcgan.py and jaxgan/models/phase_conv.py.
-  m.conv_impl = 'fast'
+  # lax.conv). 'auto': 'fast' on CPU, 'xla' on GPU/TPU (jaxgan.models.conv_impl). See
+  # jaxgan/models/dcgan.py and jaxgan/models/phase_conv.py.
+  m.conv_impl = 'auto'
   # Compute dtype of the DCGAN layers: 'bfloat16' runs convolutions and norms in bf16 with f32
   # parameters, optimizer and losses (for GPU/TPU; XLA:CPU has no fast bf16 convolutions).
   m.dtype = 'float32'

@@ -93,8 +93,9 @@ def make_d_adversarial(loss: ml_collections.ConfigDict):
   return d_loss
 
 
-# Models whose D is an MLP without normalisation: model.d_norm does not apply to them.
-D_WITHOUT_NORM = frozenset({'toy'})
+# Models whose D has no BatchNorm whatever model.d_norm says: the toy MLP and the spectrally
+# normalised ResNets.
+D_WITHOUT_NORM = frozenset({'toy', 'sngan', 'sngan_projection'})
 
 
 def check_penalty_norm(config: ml_collections.ConfigDict) -> None:

@@ -2,11 +2,12 @@
 
 from typing import Callable
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 from flax import nnx
 
-from jaxgan.models import conditional, dcgan, toy
+from jaxgan.models import conditional, dcgan, resnet, toy
 
 
 def build_dcgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
@@ -16,7 +17,15 @@ def build_dcgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
 
 
 def conv_impl(m: ml_collections.ConfigDict) -> str:
-  return m.get('conv_impl', 'phase')  # Configs saved before the field existed: as they ran.
+  """model.conv_impl, with 'auto' resolved for this backend: 'fast' (derivatives hand-written
+  for XLA:CPU, measured faster there) on CPU, 'xla' (cuDNN / TPU convolutions) elsewhere.
+
+  Every choice is the same function of the same parameters, so a run may resume on another.
+  """
+  impl = m.get('conv_impl', 'phase')  # Configs saved before the field existed: as they ran.
+  if impl == 'auto':
+    return 'fast' if jax.default_backend() == 'cpu' else 'xla'
+  return impl
 
 
 # model.dtype -> the dtype layers compute in (None: their default, float32). Params stay f32.
@@ -60,6 +69,39 @@ def build_projection(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
           conditional.ProjectionDiscriminator(d, m.num_classes, rngs=rngs))
 
 
+def sngan_kwargs(m: ml_collections.ConfigDict) -> tuple[dict, dict]:
+  """Keyword arguments of the SNGAN ResNets (jaxgan.models.resnet), G's and D's.
+
+  Reads model.image_size (32 or 64), channels, z_dim, g_features, d_features and
+  attention_resolution (0: no self-attention); not d_norm: D is always spectrally normalised.
+  """
+  if compute_dtype(m) is not None:
+    raise ValueError(f'model.dtype={m.dtype!r}: the SNGAN ResNets compute in float32; valid: '
+                     "['float32'].")
+  attention = m.get('attention_resolution', 0)  # Configs saved before the field: none.
+  g = dict(image_size=m.image_size, channels=m.channels, z_dim=m.z_dim, features=m.g_features,
+           attention_resolution=attention)
+  d = dict(image_size=m.image_size, channels=m.channels, features=m.d_features,
+           attention_resolution=attention)
+  return g, d
+
+
+def build_sngan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
+  """SNGAN (Miyato et al. 2018): ResNet G, spectrally normalised ResNet D; see sngan_kwargs."""
+  g, d = sngan_kwargs(m)
+  return resnet.Generator(**g, rngs=rngs), resnet.Discriminator(**d, rngs=rngs)
+
+
+def build_sngan_projection(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
+  """SNGAN with class-conditional BatchNorm in G and a projection D (Miyato & Koyama 2018).
+
+  Reads sngan_kwargs' fields and model.num_classes.
+  """
+  g, d = sngan_kwargs(m)
+  return (resnet.ConditionalGenerator(**g, num_classes=m.num_classes, rngs=rngs),
+          resnet.ProjectionDiscriminator(**d, num_classes=m.num_classes, rngs=rngs))
+
+
 def build_toy(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
   return (toy.Generator(m.z_dim, tuple(m.hidden), rngs=rngs),
           toy.Discriminator(tuple(m.d_hidden), rngs=rngs))
@@ -71,10 +113,12 @@ MODELS: dict[str, Callable] = {
     'cgan': build_cgan,
     'acgan': build_acgan,
     'projection': build_projection,
+    'sngan': build_sngan,
+    'sngan_projection': build_sngan_projection,
 }
 
 # Models whose G and D take labels: G(z, labels, train), D(x, labels, train).
-CONDITIONAL = frozenset({'cgan', 'acgan', 'projection'})
+CONDITIONAL = frozenset({'cgan', 'acgan', 'projection', 'sngan_projection'})
 
 
 def check_conditioning(m: ml_collections.ConfigDict) -> None:
