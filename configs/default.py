@@ -36,6 +36,8 @@ def run_config() -> ml_collections.ConfigDict:
   # Devices: a 1-D `data` mesh; parameters replicated, or sharded along `data` ('fsdp').
   c.mesh = ml_collections.ConfigDict()
   c.mesh.num_devices = -1  # -1: every device of every process.
+  # 'replicated', or 'fsdp': state leaves of >= 2**14 elements split along `data`
+  # (jaxgan.run.sharding.FSDP_MIN_SIZE), the rest replicated.
   c.param_sharding = 'replicated'
 
   c.model = ml_collections.ConfigDict()
@@ -54,10 +56,14 @@ def run_config() -> ml_collections.ConfigDict:
   c.data = ml_collections.ConfigDict()
   c.data.name = 'digits'  # GAN: jaxgan.data.DATASETS; SR: jaxgan.sr.data.HR_SOURCES.
   c.data.split = 'train'
-  c.data.path = ''  # Image folder for data.name == 'folder'.
+  # Image folder for data.name == 'folder'; class subfolders (torchvision ImageFolder layout)
+  # give labels, images directly in it make it unlabelled.
+  c.data.path = ''
   c.data.tfds_dir = ''  # TFDS data_dir; '' uses TFDS's default (~/tensorflow_datasets).
   c.data.flip = True  # Random horizontal flips.
-  c.data.num_workers = 0  # grain worker processes; 0 decodes in the main process.
+  # Grain threads decoding ahead of the step; 0 decodes in the main thread when a batch is
+  # needed. Any count gives the same batches and resumes.
+  c.data.num_workers = 0
   c.data.max_examples = 0  # > 0: train on the first N examples only (0: all).
   c.data.bad_images = 'skip'  # Unreadable image files: 'skip' (counted warning) or 'fail'.
 

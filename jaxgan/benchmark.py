@@ -77,7 +77,8 @@ def build_step(config: ml_collections.ConfigDict, mesh, steps_per_call: int = 1,
   if steps_per_call > 1:
     step = loop.make_multi_step(step, steps_per_call, unroll)
   shardings = jax.tree.map(lambda a: a.sharding, abstract_state)
-  jitted = jax.jit(step, donate_argnums=0, in_shardings=(shardings, None))
+  jitted = jax.jit(step, donate_argnums=0, in_shardings=(shardings, None),
+                   out_shardings=(shardings, None))  # Pinned as in jaxgan.run.loop.
   return jitted, init()
 
 

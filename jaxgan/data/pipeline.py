@@ -30,10 +30,19 @@ def build_dataset(config: ml_collections.ConfigDict, source: sources.Source,
 
 
 def make_iterator(config: ml_collections.ConfigDict, dataset: grain.MapDataset):
-  """A checkpointable iterator; worker threads prefetch so the step never waits on decoding."""
-  threads = max(config.data.num_workers, 1)
-  return iter(dataset.to_iter_dataset(grain.ReadOptions(num_threads=threads,
-                                                        prefetch_buffer_size=4 * threads)))
+  """A checkpointable iterator over `dataset`, decoded by data.num_workers threads.
+
+  N > 0 grain threads decode and batch up to 4N batches ahead of the step (PIL and numpy
+  release the GIL while decoding); 0 decodes in the calling thread when a batch is asked for.
+  Threads rather than grain's worker processes (mp_prefetch): the iterator state is then one
+  index whatever the thread count, so a run resumes with any num_workers on the same batches,
+  whereas mp_prefetch's state records its worker layout and restores wrongly under another count.
+  """
+  workers = config.data.num_workers
+  if workers < 0:
+    raise ValueError(f'data.num_workers={workers} must be >= 0 (0: decode in the main thread).')
+  return iter(dataset.to_iter_dataset(grain.ReadOptions(num_threads=workers,
+                                                        prefetch_buffer_size=4 * workers)))
 
 
 def first_batch(dataset: grain.MapDataset) -> dict[str, np.ndarray]:

@@ -116,24 +116,47 @@ def load_image(path: str, channels: int) -> np.ndarray:
     raise DataError(f'Cannot decode image {path!r}: {e}. Delete or replace the file.') from None
 
 
+def folder_labels(path: str, files: Sequence[str]) -> tuple[np.ndarray, tuple[str, ...]]:
+  """(int32 label per file, class names) of an image folder, in torchvision ImageFolder's layout.
+
+  With no image directly in `path`, each subfolder holding images (searched recursively) is a
+  class, numbered in the sorted order of the names ('10' before '2', as torchvision). Images
+  directly in `path` make it unlabelled, subfolders or not: label 0 and no class names.
+  """
+  parts = [os.path.relpath(f, path).split(os.sep) for f in files]
+  if any(len(p) == 1 for p in parts):
+    return np.zeros(len(files), np.int32), ()
+  names = tuple(sorted({p[0] for p in parts}))
+  ids = {name: k for k, name in enumerate(names)}
+  return np.array([ids[p[0]] for p in parts], np.int32), names
+
+
 def folder(config: ml_collections.ConfigDict) -> Source:
   files = list_images(config.data.path)
+  labels, class_names = folder_labels(config.data.path, files)
+  if class_names:
+    logging.info('Image folder %s: %d images in %d classes %s.', config.data.path, len(files),
+                  len(class_names), ', '.join(class_names[:10]) + (
+                      ', ...' if len(class_names) > 10 else ''))
+  label_of = dict(zip(files, labels))
   size, channels = config.model.image_size, config.model.channels
-  loader = bad_images.TolerantLoader(files, lambda path: load_image(path, channels),
+  # A skipped unreadable file is replaced by the next readable one: its label comes with it.
+  loader = bad_images.TolerantLoader(files, lambda path: (load_image(path, channels),
+                                                          label_of[path]),
                                      config.data.get('bad_images', 'skip'))
   small = []  # Images smaller than the crop are upscaled (bicubic); the first one is logged.
 
   def get(i):
-    image = loader(i)
+    image, label = loader(i)
     if min(image.shape[:2]) < size and not small:
       small.append(i)
       logging.warning('Image %s is %dx%d, smaller than model.image_size=%d: upscaling it (and '
                       'any other small image) with bicubic interpolation.', files[i],
                       *image.shape[:2], size)
     image = transforms.center_crop_resize(image, size)
-    return {'image': transforms.to_unit_range(image), 'label': np.int32(0)}
+    return {'image': transforms.to_unit_range(image), 'label': label}
 
-  return Source(get, len(files))
+  return Source(get, len(files), num_classes=len(class_names), class_names=class_names)
 
 
 DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Source]] = {

@@ -127,13 +127,16 @@ def make_multi_step(train_step, steps_per_call: int, unroll: bool | None = None)
 def make_jitted_step(config: ml_collections.ConfigDict, train_step, abstract_state, mesh,
                      batch_axis: int, extra_shardings: tuple = ()) -> dict:
   """{call size: jitted step}: size 1 runs `train_step(state, batch, *extra)`, size
-  steps_per_call runs that many steps per dispatch (jaxgan.run.feed). The state is donated."""
+  steps_per_call runs that many steps per dispatch (jaxgan.run.feed). The state is donated and
+  comes back with the shardings it went in with: left to XLA, FSDP's replicated small leaves can
+  come back sharded, and the next call would refuse them."""
   state_shardings = jax.tree.map(lambda a: a.sharding, abstract_state)
   k = config.steps_per_call
 
   def jitted(step, axis):
     return jax.jit(step, donate_argnums=0, in_shardings=(
-        state_shardings, sharding.batch_sharding(mesh, axis), *extra_shardings))
+        state_shardings, sharding.batch_sharding(mesh, axis), *extra_shardings),
+        out_shardings=(state_shardings, sharding.replicated(mesh)))
   steps_by_size = {1: jitted(train_step, batch_axis)}  # Compiled on first use only.
   if k > 1:
     steps_by_size[k] = jitted(make_multi_step(train_step, k), batch_axis + 1)

@@ -1,11 +1,13 @@
-"""Device mesh and shardings: data parallel over the `data` axis, parameters replicated.
+"""Device mesh and shardings: data parallel over the `data` axis, parameters replicated or
+sharded (FSDP).
 
 One device is just the smallest mesh, so the same jitted step runs on 1 CPU, 8 GPUs or a pod
 slice. Under jit, BatchNorm's batch mean and variance are reductions over the global (sharded)
 batch axis, so its statistics are those of the global batch on any number of devices
-(tests/test_sharding.py checks this against a numpy computation).
+(tests/run/test_sharding.py checks this against a numpy computation).
 """
 
+import math
 import os
 
 import jax
@@ -38,11 +40,19 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, P())
 
 
-def fsdp(mesh: Mesh, shape: tuple[int, ...]) -> NamedSharding:
-  """Shards the largest axis that divides by the mesh size along `data`; else replicates."""
-  axes = sorted(range(len(shape)), key=lambda a: -shape[a])
-  for axis in axes:
-    if shape[axis] % mesh.size == 0 and shape[axis] >= mesh.size:
+# FSDP shards only leaves of at least this many elements. Smaller ones (biases, norm scales,
+# the PRNG key, the step) stay replicated: splitting them saves little memory and costs a
+# collective per use. 2**14 float32 elements are 64 KiB.
+FSDP_MIN_SIZE = 2**14
+
+
+def fsdp(mesh: Mesh, shape: tuple[int, ...], min_size: int = FSDP_MIN_SIZE) -> NamedSharding:
+  """Shards the largest axis that divides by the mesh size along `data`, for leaves of at least
+  `min_size` elements; replicates the rest."""
+  if math.prod(shape) < min_size:
+    return replicated(mesh)
+  for axis in sorted(range(len(shape)), key=lambda a: -shape[a]):
+    if shape[axis] % mesh.size == 0:
       spec = [None] * len(shape)
       spec[axis] = 'data'
       return NamedSharding(mesh, P(*spec))
@@ -50,12 +60,22 @@ def fsdp(mesh: Mesh, shape: tuple[int, ...]) -> NamedSharding:
 
 
 def state_shardings(abstract_state, mesh: Mesh, mode: str = 'replicated'):
-  """Shardings of every state leaf: 'replicated' (default) or 'fsdp' (ZeRO-3 style)."""
+  """Shardings of every state leaf: 'replicated' (default) or 'fsdp' (ZeRO-3 style: parameters
+  and optimizer moments split over the devices, gathered by XLA where a step uses them)."""
   if mode == 'replicated':
     return jax.tree.map(lambda _: replicated(mesh), abstract_state)
   if mode == 'fsdp':
     return jax.tree.map(lambda x: fsdp(mesh, x.shape), abstract_state)
   raise ValueError(f"Unknown param_sharding={mode!r}; expected 'replicated' or 'fsdp'.")
+
+
+def bytes_per_device(state) -> int:
+  """Bytes one device (the first) holds of a state of arrays or of ShapeDtypeStructs with
+  shardings: the sum over leaves of their shard sizes."""
+  def shard_bytes(x):
+    shape = x.sharding.shard_shape(x.shape) if x.shape else ()
+    return math.prod(shape) * x.dtype.itemsize
+  return sum(shard_bytes(x) for x in jax.tree.leaves(state))
 
 
 def batch_sharding(mesh: Mesh, batch_axis: int = 1) -> NamedSharding:
