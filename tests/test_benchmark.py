@@ -1,22 +1,14 @@
 """`python -m jaxgan.benchmark` and its PyTorch reference: correctness only, never speed."""
 
-import importlib
 import json
-import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
 from flax import nnx
 
-from testlib import REPO
+from testlib import REPO, get_config, run_tool
 from jaxgan import models
-
-
-def get_config(name):
-  return importlib.import_module(f'configs.{name}').get_config()
 
 
 def test_benchmark_command_ends_with_one_json_line():
@@ -28,9 +20,7 @@ def test_benchmark_command_ends_with_one_json_line():
     args.append('--compare_torch')
   except ImportError:
     pass  # The JAX half is still checked.
-  run = subprocess.run([sys.executable, '-m', 'jaxgan.benchmark'] + args, cwd=REPO,
-                       capture_output=True, text=True, timeout=600,
-                       env=os.environ | {'PYTHONPATH': REPO})
+  run = run_tool('benchmark', *args, env={'PYTHONPATH': REPO}, timeout=600)
   assert run.returncode == 0, run.stderr[-3000:]
   result = json.loads(run.stdout.strip().splitlines()[-1])
   assert result['config'] == 'dcgan_digits' and result['batch_size'] == 8

@@ -5,8 +5,7 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from configs import dcgan_digits, dcgan_cifar, gan_grid25
-from testlib import tiny
+from testlib import get_config, tiny
 from jaxgan.data import gaussians, pipeline, sources, transforms
 from jaxgan.data.errors import DataError
 
@@ -18,7 +17,7 @@ def take(config, n, process_index=0, process_count=1):
 
 
 def test_digits_batches_shape_and_range():
-  config = tiny(dcgan_digits.get_config())
+  config = tiny(get_config('dcgan_digits'))
   config.model.image_size = 32
   config.optim.n_critic = 3
   batch = take(config, 1)[0]
@@ -28,7 +27,7 @@ def test_digits_batches_shape_and_range():
 
 
 def test_epochs_are_reshuffled_and_cover_the_data():
-  config = tiny(dcgan_digits.get_config())
+  config = tiny(get_config('dcgan_digits'))
   config.data.max_examples = 16
   config.batch_size = 16
   first, second = [b['label'].ravel() for b in take(config, 2)]
@@ -42,7 +41,7 @@ def test_epochs_are_reshuffled_and_cover_the_data():
 
 
 def test_host_slices_partition_the_global_batch():
-  config = tiny(dcgan_digits.get_config())
+  config = tiny(get_config('dcgan_digits'))
   config.batch_size = 8
   config.optim.n_critic = 2
   whole = take(config, 2)
@@ -61,12 +60,12 @@ def test_mixtures():
   np.testing.assert_allclose(np.std(points - centers[comp]), std, rtol=0.05)
   ring, _ = gaussians.MIXTURES['ring8']
   np.testing.assert_allclose(np.linalg.norm(ring, axis=1), 2.0)
-  config = gan_grid25.get_config()
+  config = get_config('gan_grid25')
   assert take(config, 1)[0]['image'].shape == (1, 100, 2)
 
 
 def test_cifar_mock_data():
-  config = tiny(dcgan_cifar.get_config())
+  config = tiny(get_config('dcgan_cifar'))
   config.model.image_size = 32
   with tfds.testing.mock_data(num_examples=10):
     batch = take(config, 1)[0]
@@ -74,14 +73,14 @@ def test_cifar_mock_data():
 
 
 def test_missing_tfds_dataset_says_how_to_prepare_it(tmp_path):
-  config = dcgan_cifar.get_config()
+  config = get_config('dcgan_cifar')
   config.data.tfds_dir = str(tmp_path)
   with pytest.raises(DataError, match='tfds build cifar10'):
     sources.build_source(config)
 
 
 def test_missing_and_empty_folders(tmp_path):
-  config = dcgan_digits.get_config()
+  config = get_config('dcgan_digits')
   config.data.name = 'folder'
   config.data.path = str(tmp_path / 'nope')
   with pytest.raises(DataError, match='does not exist'):
@@ -93,7 +92,7 @@ def test_missing_and_empty_folders(tmp_path):
 
 
 def test_unknown_dataset_lists_valid_names():
-  config = dcgan_digits.get_config()
+  config = get_config('dcgan_digits')
   config.data.name = 'cifar100'
   with pytest.raises(DataError, match='cifar10'):
     sources.build_source(config)
@@ -103,7 +102,7 @@ def test_folder_images_of_any_mode_become_rgb(tmp_path):
   for i, mode in enumerate(['RGB', 'L', 'RGBA', 'P']):
     Image.new(mode, (40, 30), color=100 if mode in 'LP' else (10, 20, 30)[:len(mode)]).save(
         tmp_path / f'{i}.png')
-  config = dcgan_digits.get_config()
+  config = get_config('dcgan_digits')
   config.data.name, config.data.path = 'folder', str(tmp_path)
   config.model.image_size, config.model.channels = 16, 3
   source = sources.build_source(config)

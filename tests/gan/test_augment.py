@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxgan import augment
+from jaxgan.gan import augment
 
 
 def images(n=16, size=16, channels=3, seed=0):

@@ -1,11 +1,8 @@
 """Class-conditional GANs: models, ACGAN's auxiliary loss, soft targets, per-class sampling."""
 
 import glob
-import importlib
 import math
 import os
-import subprocess
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -15,20 +12,20 @@ import tensorflow_datasets as tfds
 from flax import nnx
 from PIL import Image
 
-from testlib import REPO, tiny
-from jaxgan import class_conditional, losses, models, sample, sharding, steps, train
-from jaxgan import state as state_lib
+from testlib import build_gan, get_config, read_scalars, run_tool, tiny
+from jaxgan import losses, models, sample
 from jaxgan.data import pipeline, sources
-
-def get_config(name):
-  return importlib.import_module(f'configs.{name}').get_config()
+from jaxgan.data.transforms import to_uint8
+from jaxgan.gan import evaluators, generate, state as state_lib, steps, train
+from jaxgan.run import sharding
 
 
 def tiny_conditional(name='acgan_digits', steps=2, model=None):
   config = tiny(get_config(name), steps=steps)
   if model:
     config.model.name = model
-  config.class_agreement_samples = 20
+  if 'class_agreement' in config.evals:  # Scored at the last step: a few samples suffice.
+    config.evals.class_agreement.num_samples = 20
   return config
 
 
@@ -183,30 +180,28 @@ def test_conditional_configs_train(name, workdir):
   # The grid has one row per class: 10 rows of 16 px + padding.
   grid = np.asarray(Image.open(os.path.join(workdir, 'samples', 'step_0000002.png')))
   assert grid.shape[0] == 10 * 18 + 2
-
-
-def run_sample(*args):
-  return subprocess.run([sys.executable, '-m', 'jaxgan.sample', *args], cwd=REPO,
-                        capture_output=True, text=True, timeout=300)
+  if config.data.name == 'digits':  # Per-digit agreement, from config.evals.class_agreement.
+    for k in range(10):
+      assert read_scalars(workdir, f'eval_class_agreement/{k}')[-1][0] == 2
 
 
 def test_sample_cli_draws_the_asked_labels(workdir, tmp_path):
   config = tiny_conditional()
   train.train_and_evaluate(config, workdir)
   npz = str(tmp_path / 's.npz')
-  result = run_sample(f'--workdir={workdir}', '--labels=3,3,7', f'--out={npz}', '--seed=2')
+  result = run_tool('sample', f'--workdir={workdir}', '--labels=3,3,7', f'--out={npz}', '--seed=2')
   assert result.returncode == 0, result.stderr[-2000:]
   out = np.load(npz)
   assert out['labels'].dtype == np.int32 and out['labels'].tolist() == [3, 3, 7]
   assert out['samples'].shape == (3, 16, 16, 1)
   # The CLI's samples are the generator's for those labels, not for others.
-  _, gan, state = sample.load_run(workdir)
-  same = sample.generate_samples(config, gan, state, 3, seed=2, labels=[3, 3, 7])
-  other = sample.generate_samples(config, gan, state, 3, seed=2, labels=[0, 0, 0])
-  np.testing.assert_array_equal(sample.to_uint8(same), out['samples'])
-  assert np.any(sample.to_uint8(other) != out['samples'])
+  _, gan, state = generate.load_run(workdir)
+  same = generate.generate_samples(config, gan, state, 3, seed=2, labels=[3, 3, 7])
+  other = generate.generate_samples(config, gan, state, 3, seed=2, labels=[0, 0, 0])
+  np.testing.assert_array_equal(to_uint8(same), out['samples'])
+  assert np.any(to_uint8(other) != out['samples'])
   png = str(tmp_path / 'grid.png')
-  result = run_sample(f'--workdir={workdir}', '--per_class=2', f'--out={png}')
+  result = run_tool('sample', f'--workdir={workdir}', '--per_class=2', f'--out={png}')
   assert result.returncode == 0, result.stderr[-2000:]
   grid = np.asarray(Image.open(png))
   assert grid.shape[0] == 10 * 18 + 2  # One row per class.
@@ -231,18 +226,30 @@ def test_choose_labels():
 @pytest.mark.slow
 def test_short_acgan_digits_run_raises_class_agreement(workdir):
   """A short run at 16 px: samples of each asked digit are confidently recognised far above
-  chance (10%)."""
+  chance (10%), by the class_agreement evaluator on the run's balanced fixed-noise samples."""
   config = get_config('acgan_digits')
   config.model.image_size = 16
   config.num_steps = 300
   config.log_every = 100
   config.sample_every = 300
   config.checkpoint_every = 300
-  config.class_agreement_samples = 200
+  config.evals.class_agreement.num_samples = 200
   state = train.train_and_evaluate(config, workdir)
-  gan, _, init = train.build_state(config, sharding.make_mesh())
-  agreement = class_conditional.make_class_agreement(config, train.make_sampler(gan))
+  mesh = sharding.make_mesh()
+  gan, _, init = build_gan(config, mesh)
+  draw = evaluators.make_generator(config, gan, mesh)
+  score = evaluators.EVALUATORS['class_agreement'].build(config, {})
+
+  def agreement(params, stats):
+    samples = draw(params, stats, 200)
+    assert np.bincount(samples.labels).tolist() == [20] * 10  # Balanced over the digits.
+    return score(samples)
   # The raw generator: 300 steps are too few for the 0.999 EMA to follow it.
-  start = agreement(init().g_params, init().g_stats)['class_agreement']
-  end = agreement(state.g_params, state.g_stats)['class_agreement']
-  assert start < 0.25 and end > 0.4, (start, end)  # Chance is 0.1.
+  start = agreement(init().g_params, init().g_stats)
+  end = agreement(state.g_params, state.g_stats)
+  assert start['class_agreement'] < 0.25 and end['class_agreement'] > 0.4, (start, end)
+  # The per-digit scores: each digit's share, so the balanced overall score is their mean.
+  for scores in (start, end):
+    per_class = [scores[f'class_agreement/{k}'] for k in range(10)]
+    assert scores['class_agreement'] == pytest.approx(np.mean(per_class))
+    assert scores['class_agreement_min'] == min(per_class)

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from testlib import tiny
-
-from jaxgan import evaluate, evaluators, images, report, train
+from testlib import build_gan, fake_inception_state_dict, get_config, read_scalars, tiny
+from jaxgan import evaluate, images, report
 from jaxgan.data import gaussians, sources
 from jaxgan.data.digits import digits_split
+from jaxgan.gan import evaluators, generate, train
 from jaxgan.metrics import classifier, fid, prdc, stats
 from jaxgan.models import inception
-from test_train import get_config, read_scalars
+from jaxgan.run import sharding
 
 
 @pytest.fixture
@@ -107,6 +107,26 @@ def test_class_agreement_evaluator_reports_the_worst_class(stats_cache):
   assert wrong['class_agreement_min'] <= 0.1 < wrong['class_agreement']
 
 
+def test_class_agreement_evaluator_scores_every_class(stats_cache):
+  """class_agreement/<k>: the share of the samples asked for digit k that the digits classifier
+  confidently reads as k, recomputed from the classifier's own readings; an asked 3 drawn as a
+  7 (and back) fails those two classes only."""
+  config = get_config('cgan_digits')
+  score = evaluators.EVALUATORS['class_agreement'].build(config, {})
+  images, labels = digits_split(16, 'test')
+  swapped = np.select([labels == 7, labels == 3], [3, 7], labels)
+  predicted, confident = classifier.load_digits_classifier().read(images)
+  for asked in (labels, swapped):
+    scores = score(evaluators.Samples(images, asked))
+    hits = (predicted == asked) & confident
+    expected = {f'class_agreement/{k}': float(hits[asked == k].mean()) for k in range(10)}
+    assert {k: v for k, v in scores.items() if '/' in k} == pytest.approx(expected)
+    assert scores['class_agreement'] == pytest.approx(hits.mean())
+    assert scores['class_agreement_min'] == pytest.approx(min(expected.values()))
+  assert scores['class_agreement/3'] <= 0.1 and scores['class_agreement/7'] <= 0.1
+  assert all(scores[f'class_agreement/{k}'] >= 0.75 for k in range(10) if k not in (3, 7))
+
+
 def test_prdc_evaluator_on_raw_points_of_a_mixture():
   """On the grid of 25 the real side is a fresh draw of the mixture (not the training one)."""
   config = get_config('wgan_gp_grid25')
@@ -156,8 +176,8 @@ def test_training_writes_eval_scalars_keeps_best_and_reports(workdir, stats_cach
   assert all(0 <= v <= 10 for v in series['eval_classes_covered'][1])
 
   # Independent recomputation of the logged digits FD at the last step.
-  mesh = train.sharding.make_mesh()
-  gan, _, _ = train.build_state(config, mesh)
+  mesh = sharding.make_mesh()
+  gan, _, _ = build_gan(config, mesh)
   samples = evaluators.make_generator(config, gan, mesh)(state.ema_params, state.g_stats,
                                                          64).outputs
   judge = classifier.load_digits_classifier()
@@ -234,10 +254,9 @@ def test_mode_coverage_during_a_short_grid25_run(workdir):
   modes = read_scalars(workdir, 'eval_modes_covered')
   assert [s for s, _ in modes] == [100, 200]
   # The logged value is the coverage of the checkpoint's samples, recomputed independently.
-  from jaxgan import sample
-  config_, gan, state = sample.load_run(workdir)
-  generate = evaluators.make_generator(config_, gan, train.sharding.make_mesh())
-  points = generate(state.ema_params, state.g_stats, 2500).outputs
+  config_, gan, state = generate.load_run(workdir)
+  draw = evaluators.make_generator(config_, gan, sharding.make_mesh())
+  points = draw(state.ema_params, state.g_stats, 2500).outputs
   centres, std = gaussians.MIXTURES['grid25']
   dist = np.linalg.norm(points[:, None] - centres[None], axis=-1)
   good = dist.min(1) <= 3 * std
@@ -253,14 +272,8 @@ def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cac
   import scipy.linalg
   import scipy.special
   from jaxgan.metrics import features as features_lib
-  import importlib.util
-  spec = importlib.util.spec_from_file_location(  # Random weights in pytorch-fid's layout.
-      'inception_reference', os.path.join(os.path.dirname(__file__), 'models',
-                                          'test_inception.py'))
-  reference = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(reference)
   weights = stats_cache / inception.WEIGHTS_FILE.replace('.pth', '.npz')
-  np.savez(weights, **inception.convert_state_dict(reference.fake_torch_state_dict()))
+  np.savez(weights, **inception.convert_state_dict(fake_inception_state_dict()))
   config = tiny(get_config('dcgan_digits'), steps=2)
   config.evals = ml_collections.ConfigDict()
   size = inception.MIN_INPUT_SIZE  # A small Inception input keeps the test CPU-sized.
@@ -278,8 +291,8 @@ def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cac
     assert list(series[tag][0]) == [2], tag
 
   space = features_lib.get_features('inception', weights=str(weights), size=size)
-  mesh = train.sharding.make_mesh()
-  gan, _, _ = train.build_state(config, mesh)
+  mesh = sharding.make_mesh()
+  gan, _, _ = build_gan(config, mesh)
   samples = evaluators.make_generator(config, gan, mesh)(state.ema_params, state.g_stats,
                                                          40).outputs
   fake, logits = (np.asarray(a, np.float64) for a in space(samples))

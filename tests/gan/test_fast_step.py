@@ -1,19 +1,19 @@
 """Speed options that must not change what training computes: steps_per_call and bf16."""
 
-import importlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from testlib import tiny
-from jaxgan import benchmark, sharding, state as state_lib, steps
+from testlib import get_config, tiny
+from jaxgan import benchmark
 from jaxgan.data.digits import digits_images
+from jaxgan.gan import state as state_lib, steps
+from jaxgan.run import loop, sharding
 
 
-def get_config(name, **model):
-  config = tiny(importlib.import_module(f'configs.{name}').get_config())
+def tiny_config(name, **model):
+  config = tiny(get_config(name))
   config.model.update(model)
   return config
 
@@ -35,11 +35,11 @@ def leaves_close(a, b, **tolerance):
                                           ('wgan_gp_cifar', False)])
 def test_steps_per_call_equals_single_steps(name, unroll):
   """k steps in one call (lax.scan, rolled or unrolled) == k calls of the single step."""
-  config = get_config(name, channels=1)
+  config = tiny_config(name, channels=1)
   config.optim.n_critic = min(config.optim.n_critic, 2)
   gan, init_fn = state_lib.create(config)
   single = jax.jit(steps.make_train_step(config, gan))
-  multi = jax.jit(steps.make_multi_step(steps.make_train_step(config, gan), 2, unroll))
+  multi = jax.jit(loop.make_multi_step(steps.make_train_step(config, gan), 2, unroll))
   batches = jnp.asarray(real_batches(config, 2))
   state = init_fn()
   metrics = []
@@ -55,7 +55,7 @@ def test_steps_per_call_equals_single_steps(name, unroll):
 
 
 def test_bfloat16_computes_in_bf16_with_f32_parameters():
-  config = get_config('dcgan_digits', dtype='bfloat16')
+  config = tiny_config('dcgan_digits', dtype='bfloat16')
   gan, init_fn = state_lib.create(config)
   state = jax.eval_shape(init_fn)
   assert {x.dtype for x in jax.tree.leaves(state.g_params)} == {jnp.dtype(jnp.float32)}
@@ -89,7 +89,7 @@ def test_bfloat16_trains_digits_as_well_as_float32():
 
   gaps = {}
   for dtype in ('float32', 'bfloat16'):
-    config = get_config('dcgan_digits', dtype=dtype, g_features=16, d_features=16)
+    config = tiny_config('dcgan_digits', dtype=dtype, g_features=16, d_features=16)
     config.batch_size = 32
     config.optim.lr_schedule = 'constant'  # 150 steps here; tiny's num_steps is 4.
     gaps[dtype] = moment_gap(train_digits(config, 150))

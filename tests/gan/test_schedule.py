@@ -4,12 +4,12 @@ import numpy as np
 import optax
 import pytest
 
-from configs import wgan_gp_grid25
-from jaxgan import state as state_lib
+from testlib import get_config
+from jaxgan.gan import state as state_lib
 
 
 def optim_config(schedule, num_steps=10, decay_start=4, lr_scale=1.0):
-  config = wgan_gp_grid25.get_config()
+  config = get_config('wgan_gp_grid25')
   config.num_steps = num_steps
   config.optim.update(lr_schedule=schedule, decay_start=decay_start, lr_scale=lr_scale)
   return config

@@ -1,7 +1,6 @@
 """End-to-end training: every config runs, training improves, runs resume from checkpoints."""
 
 import glob
-import importlib
 import os
 
 import jax
@@ -11,15 +10,12 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from testlib import tiny
-from jaxgan import checkpoint, report, train
+from testlib import build_gan, get_config, read_scalars, tiny
+from jaxgan.gan import train
+from jaxgan.run import checkpoint, sharding
 
 ALL_CONFIGS = ['dcgan_celeba', 'dcgan_cifar', 'wgan_cifar', 'wgan_gp_cifar', 'dcgan_anime',
                'wgan_gp_anime', 'dcgan_digits', 'gan_grid25', 'wgan_gp_grid25', 'wgan_gp_ring8']
-
-
-def get_config(name):
-  return importlib.import_module(f'configs.{name}').get_config()
 
 
 def make_image_folder(path, n=12):
@@ -58,12 +54,6 @@ def test_resume_continues_the_step_count(workdir):
   assert checkpoint.Checkpointer(workdir, 3).manager.all_steps() == [3, 5]
 
 
-def read_scalars(workdir, tag):
-  """[(step, value)] of one logged scalar, through jaxgan.report's reader."""
-  steps, values = report.read_scalars(workdir)[tag]
-  return [(int(s), float(v)) for s, v in zip(steps, values)]
-
-
 @pytest.mark.slow
 def test_digits_training_improves(workdir):
   """1,000 steps of the quick start's recipe: samples become digits a classifier reads.
@@ -78,10 +68,10 @@ def test_digits_training_improves(workdir):
       name: dict(every=1_000, num_samples=500) for name in ('digits_confident', 'prdc')})
   config.best_metric = ''
   state = train.train_and_evaluate(config, workdir)
-  from jaxgan import evaluators
+  from jaxgan.gan import evaluators
   from jaxgan.metrics import classifier
-  mesh = train.sharding.make_mesh()
-  gan, _, init = train.build_state(config, mesh)
+  mesh = sharding.make_mesh()
+  gan, _, init = build_gan(config, mesh)
   generate = evaluators.make_generator(config, gan, mesh)
   judge = classifier.load_digits_classifier()
   start = generate(init().g_params, init().g_stats, 500).outputs
@@ -97,19 +87,19 @@ def test_digits_training_improves(workdir):
 def test_grid25_training_improves(workdir):
   """Generated points move toward the mixture: per-axis Wasserstein-1 distance (scipy) drops."""
   from scipy.stats import wasserstein_distance
-  from jaxgan import sample
   from jaxgan.data import gaussians
+  from jaxgan.gan import generate
   config = get_config('wgan_gp_grid25')
   config.num_steps = 400
   config.sample_every = 400
   config.checkpoint_every = 400
   state = train.train_and_evaluate(config, workdir)
-  gan, _, init = train.build_state(config, train.sharding.make_mesh())
+  gan, _, init = build_gan(config)
   real, _ = gaussians.sample_mixture('grid25', 2000, seed=1)
 
   def distance(points):
     return sum(wasserstein_distance(points[:, a], real[:, a]) for a in range(2))
   # The raw generator: 400 steps are too few for the 0.999 EMA to follow it.
-  start = sample.generate_samples(config, gan, init(), 2000, seed=0, use_ema=False)
-  end = sample.generate_samples(config, gan, state, 2000, seed=0, use_ema=False)
+  start = generate.generate_samples(config, gan, init(), 2000, seed=0, use_ema=False)
+  end = generate.generate_samples(config, gan, state, 2000, seed=0, use_ema=False)
   assert distance(end) < 0.5 * distance(start)

@@ -14,85 +14,14 @@ import numpy as np
 import pytest
 from flax import nnx
 
+from testlib import INCEPTION_LAYERS as LAYERS, fake_inception_state_dict
 from jaxgan.models import inception
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
 # ---------------------------------------------------------------------------------------------
-# Oracle: torchvision's layer table, name -> (cin, cout, (kh, kw), stride, (ph, pw)).
-
-
-def _layer_table():
-  t = {}
-
-  def add(name, cin, cout, k, stride=1, pad=0):
-    t[name] = (cin, cout, (k, k) if isinstance(k, int) else k, stride,
-               (pad, pad) if isinstance(pad, int) else pad)
-
-  add('Conv2d_1a_3x3', 3, 32, 3, 2)
-  add('Conv2d_2a_3x3', 32, 32, 3)
-  add('Conv2d_2b_3x3', 32, 64, 3, pad=1)
-  add('Conv2d_3b_1x1', 64, 80, 1)
-  add('Conv2d_4a_3x3', 80, 192, 3)
-  for name, cin, pool in [('Mixed_5b', 192, 32), ('Mixed_5c', 256, 64), ('Mixed_5d', 288, 64)]:
-    add(f'{name}.branch1x1', cin, 64, 1)
-    add(f'{name}.branch5x5_1', cin, 48, 1)
-    add(f'{name}.branch5x5_2', 48, 64, 5, pad=2)
-    add(f'{name}.branch3x3dbl_1', cin, 64, 1)
-    add(f'{name}.branch3x3dbl_2', 64, 96, 3, pad=1)
-    add(f'{name}.branch3x3dbl_3', 96, 96, 3, pad=1)
-    add(f'{name}.branch_pool', cin, pool, 1)
-  add('Mixed_6a.branch3x3', 288, 384, 3, 2)
-  add('Mixed_6a.branch3x3dbl_1', 288, 64, 1)
-  add('Mixed_6a.branch3x3dbl_2', 64, 96, 3, pad=1)
-  add('Mixed_6a.branch3x3dbl_3', 96, 96, 3, 2)
-  for name, c7 in [('Mixed_6b', 128), ('Mixed_6c', 160), ('Mixed_6d', 160), ('Mixed_6e', 192)]:
-    add(f'{name}.branch1x1', 768, 192, 1)
-    add(f'{name}.branch7x7_1', 768, c7, 1)
-    add(f'{name}.branch7x7_2', c7, c7, (1, 7), pad=(0, 3))
-    add(f'{name}.branch7x7_3', c7, 192, (7, 1), pad=(3, 0))
-    add(f'{name}.branch7x7dbl_1', 768, c7, 1)
-    add(f'{name}.branch7x7dbl_2', c7, c7, (7, 1), pad=(3, 0))
-    add(f'{name}.branch7x7dbl_3', c7, c7, (1, 7), pad=(0, 3))
-    add(f'{name}.branch7x7dbl_4', c7, c7, (7, 1), pad=(3, 0))
-    add(f'{name}.branch7x7dbl_5', c7, 192, (1, 7), pad=(0, 3))
-    add(f'{name}.branch_pool', 768, 192, 1)
-  add('Mixed_7a.branch3x3_1', 768, 192, 1)
-  add('Mixed_7a.branch3x3_2', 192, 320, 3, 2)
-  add('Mixed_7a.branch7x7x3_1', 768, 192, 1)
-  add('Mixed_7a.branch7x7x3_2', 192, 192, (1, 7), pad=(0, 3))
-  add('Mixed_7a.branch7x7x3_3', 192, 192, (7, 1), pad=(3, 0))
-  add('Mixed_7a.branch7x7x3_4', 192, 192, 3, 2)
-  for name, cin in [('Mixed_7b', 1280), ('Mixed_7c', 2048)]:
-    add(f'{name}.branch1x1', cin, 320, 1)
-    add(f'{name}.branch3x3_1', cin, 384, 1)
-    add(f'{name}.branch3x3_2a', 384, 384, (1, 3), pad=(0, 1))
-    add(f'{name}.branch3x3_2b', 384, 384, (3, 1), pad=(1, 0))
-    add(f'{name}.branch3x3dbl_1', cin, 448, 1)
-    add(f'{name}.branch3x3dbl_2', 448, 384, 3, pad=1)
-    add(f'{name}.branch3x3dbl_3a', 384, 384, (1, 3), pad=(0, 1))
-    add(f'{name}.branch3x3dbl_3b', 384, 384, (3, 1), pad=(1, 0))
-    add(f'{name}.branch_pool', cin, 192, 1)
-  return t
-
-
-LAYERS = _layer_table()
-
-
-def fake_torch_state_dict(seed=0):
-  """Random weights in torch's layout, scaled so activations stay O(1) through 94 layers."""
-  rng = np.random.default_rng(seed)
-  sd = {}
-  for name, (cin, cout, (kh, kw), _, _) in LAYERS.items():
-    sd[f'{name}.conv.weight'] = rng.normal(0, np.sqrt(2 / (cin * kh * kw)), (cout, cin, kh, kw))
-    sd[f'{name}.bn.weight'] = rng.uniform(0.5, 1.5, cout)
-    sd[f'{name}.bn.bias'] = rng.normal(0, 0.1, cout)
-    sd[f'{name}.bn.running_mean'] = rng.normal(0, 0.1, cout)
-    sd[f'{name}.bn.running_var'] = rng.uniform(0.5, 2.0, cout)
-    sd[f'{name}.bn.num_batches_tracked'] = np.array(0, np.int64)
-  sd['fc.weight'] = rng.normal(0, 0.02, (1008, 2048))
-  sd['fc.bias'] = rng.normal(0, 1.0, 1008)
-  return {k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in sd.items()}
+# Oracle: torchvision's layer table (LAYERS, from testlib: the random weights of the evaluator
+# tests share it), convolutions and pools in torch's NCHW/OIHW layout.
 
 
 def _conv(sd, name, x):
@@ -168,7 +97,7 @@ def torch_bilinear(image, size):
 
 @pytest.fixture(scope='module')
 def torch_sd():
-  return fake_torch_state_dict()
+  return fake_inception_state_dict()
 
 
 @pytest.fixture(scope='module')

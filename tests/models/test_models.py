@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from configs import default
+from testlib import get_config
 from jaxgan import models
 from jaxgan.models import dcgan, layers
 
@@ -23,7 +23,7 @@ VARIANTS = {  # (g_input, g_upsample, kernel, d_norm)
 @pytest.mark.parametrize('variant', sorted(VARIANTS))
 def test_dcgan_shapes(size, channels, variant):
   g_input, upsample, kernel, norm = VARIANTS[variant]
-  m = default.get_config().model
+  m = get_config('default').model
   m.image_size, m.channels, m.z_dim, m.g_features, m.d_features = size, channels, 16, 4, 4
   m.g_input, m.g_upsample, m.g_kernel_size, m.d_kernel_size, m.d_norm = (
       g_input, upsample, kernel, kernel, norm)
@@ -68,7 +68,7 @@ def test_bad_image_size():
 
 
 def test_toy_models():
-  m = default.get_config().model
+  m = get_config('default').model
   m.name, m.z_dim = 'toy', 2
   g, d = models.build_models(m, nnx.Rngs(0))
   assert g(jnp.zeros((5, 2))).shape == (5, 2)
@@ -76,7 +76,7 @@ def test_toy_models():
 
 
 def test_unknown_model_lists_valid_names():
-  m = default.get_config().model
+  m = get_config('default').model
   m.name = 'dcgann'
   with pytest.raises(ValueError, match="'dcgan'"):
     models.build_models(m, nnx.Rngs(0))
@@ -121,7 +121,7 @@ def test_through_native_size_is_block_mean_then_bilinear():
 
 
 def test_generator_with_native_size_draws_on_the_native_grid():
-  m = default.get_config().model
+  m = get_config('default').model
   m.image_size, m.channels, m.z_dim, m.g_features, m.g_native_size = 16, 1, 8, 4, 8
   g, _ = models.build_models(m, nnx.Rngs(0))
   z = jax.random.normal(jax.random.key(0), (4, 8))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from jaxgan import state as state_lib
+from jaxgan.run import state as state_lib
 from jaxgan.models import dcgan, phase_conv
 
 

@@ -4,7 +4,6 @@ Training moves the damaged step aside to checkpoints_damaged/ (kept, not deleted
 skip it. An explicitly requested step and a checkpoint of another model are still refused.
 """
 
-import importlib
 import json
 import os
 import shutil
@@ -13,12 +12,13 @@ import jax
 import numpy as np
 import pytest
 
-from testlib import tiny
-from jaxgan import checkpoint, run_record, sample, train
+from testlib import build_gan, get_config, restore, tiny
+from jaxgan.gan import train
+from jaxgan.run import checkpoint, run_record
 
 
 def toy_config(steps):
-  config = tiny(importlib.import_module('configs.gan_grid25').get_config(), steps)
+  config = tiny(get_config('gan_grid25'), steps)
   config.data.num_points = 2000
   config.checkpoint_every = 1
   config.log_every = 1
@@ -61,10 +61,6 @@ def damage(workdir, step=2, every_file=False) -> dict[str, bytes]:
   return files(step_dir)
 
 
-def abstract_state(config):
-  return train.build_state(config, train.sharding.make_mesh())[1]
-
-
 def assert_same_leaves(a, b):
   leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
   assert len(leaves_a) == len(leaves_b) > 10
@@ -93,9 +89,9 @@ def test_sampling_falls_back_and_moves_nothing(two_steps, tmp_path, caplog):
   workdir = copy_run(two_steps, tmp_path)
   damage(workdir)
   before = files(workdir)
-  _, _, state = sample.load_run(workdir)  # `evaluate` loads runs through load_run too.
+  state = restore(workdir)  # As `sample` and `evaluate` load runs (generate.load_run).
   assert int(state.step) == 1
-  assert_same_leaves(state, sample.load_run(two_steps, 1)[2])
+  assert_same_leaves(state, restore(two_steps, 1))
   step_dir = os.path.join(workdir, 'checkpoints', '2')
   assert f'Checkpoint {step_dir} is damaged' in caplog.text and 'Left in place' in caplog.text
   assert files(workdir) == before
@@ -110,7 +106,7 @@ def test_an_explicitly_requested_damaged_step_is_refused_even_by_the_training_ru
   step_dir = os.path.join(workdir, 'checkpoints', '2')
   with pytest.raises(checkpoint.CheckpointError,
                      match=f'{step_dir}.*delete that directory to resume from step 1'):
-    ckpt.restore(abstract_state(toy_config(2)), 2)
+    ckpt.restore(build_gan(toy_config(2))[1], 2)
   ckpt.close()
   assert files(workdir) == before
 
@@ -125,7 +121,7 @@ def test_a_checkpoint_of_another_model_fails_at_every_step_and_nothing_moves(
   with pytest.raises(checkpoint.CheckpointError,
                      match=r'(?s)checkpoints/2: it does not match this config.*no older '
                            r'step restores either'):
-    ckpt.restore(abstract_state(other))
+    ckpt.restore(build_gan(other)[1])
   ckpt.close()
   assert files(workdir) == before
 
@@ -139,7 +135,7 @@ def test_a_latest_step_damaged_throughout_does_not_stop_the_resume(two_steps, tm
   step_dir = os.path.join(workdir, 'checkpoints', '2')
   assert f"Cannot read the config of checkpoint {step_dir}" in caplog.text
   config = run_record.resume_config(toy_config(3), ckpt, workdir)
-  state, _ = ckpt.restore(abstract_state(config))
+  state, _ = ckpt.restore(build_gan(config)[1])
   assert int(state.step) == 1
   assert files(os.path.join(workdir, 'checkpoints_damaged', '2')) == damaged
   assert ckpt.manager.all_steps() == [1]

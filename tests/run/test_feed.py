@@ -1,14 +1,13 @@
-"""steps_per_call in the training loops and device prefetch (jaxgan.feed): same training, same
+"""steps_per_call in the training loops and device prefetch (jaxgan.run.feed): same training, same
 checkpointed data position, whatever the call size."""
-
-import importlib
 
 import jax
 import numpy as np
 import pytest
 
-from testlib import tiny
-from jaxgan import checkpoint, feed, guards, sharding, train
+from testlib import build_gan, get_config, restore, tiny
+from jaxgan.gan import train
+from jaxgan.run import feed, guards, sharding
 
 
 @pytest.mark.parametrize('start, end, k', [(0, 10, 4), (3, 12, 4), (5, 6, 3), (0, 1, 2),
@@ -26,7 +25,7 @@ def test_schedule_runs_each_step_once_in_whole_calls_ending_on_multiples(start, 
 
 
 def test_periods_that_calls_would_skip_are_refused_by_name():
-  config = tiny(importlib.import_module('configs.dcgan_digits').get_config())
+  config = tiny(get_config('dcgan_digits'))
   config.steps_per_call = 4
   feed.check_periods(config, dict(log_every=8, checkpoint_every=0))
   with pytest.raises(ValueError, match=r"steps_per_call=4 .*'log_every': 6"):
@@ -73,22 +72,13 @@ def test_device_batches_stack_calls_and_pair_each_with_the_iterator_state_after_
 
 
 def toy_config(steps, **fields):
-  config = tiny(importlib.import_module('configs.gan_grid25').get_config(), steps)
+  config = tiny(get_config('gan_grid25'), steps)
   config.data.num_points = 2000
   config.log_every = 2
   config.sample_every = 0
   config.checkpoint_every = 1_000
   config.update(fields)
   return config
-
-
-def restored(workdir):
-  config = train.load_config(workdir)
-  _, abstract, _ = train.build_state(config, sharding.make_mesh())
-  ckpt = checkpoint.Checkpointer(workdir, 3)
-  state, data = ckpt.restore(abstract)
-  ckpt.close()
-  return state, data
 
 
 def test_two_steps_per_call_trains_as_single_steps_and_resumes_with_either(tmp_path):
@@ -99,13 +89,13 @@ def test_two_steps_per_call_trains_as_single_steps_and_resumes_with_either(tmp_p
   train.train_and_evaluate(toy_config(3, steps_per_call=2), multi)
   train.train_and_evaluate(toy_config(6, steps_per_call=2), multi)
   train.train_and_evaluate(toy_config(8), multi)
-  (state_a, data_a), (state_b, data_b) = restored(single), restored(multi)
+  (state_a, data_a), (state_b, data_b) = restore(single, data=True), restore(multi, data=True)
   assert int(state_a.step) == int(state_b.step) == 8
   assert data_a == data_b
   moved = 0.0
+  initial = build_gan(toy_config(8))[2]()
   for a, b, init in zip(jax.tree.leaves(state_a), jax.tree.leaves(state_b),
-                        jax.tree.leaves(jax.jit(train.build_state(toy_config(8),
-                                                                  sharding.make_mesh())[2])())):
+                        jax.tree.leaves(initial)):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     # Float tolerance: XLA may fuse the inlined steps of a call in another order.
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

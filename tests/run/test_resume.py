@@ -4,7 +4,6 @@ Every leaf of the final state (params, BatchNorm statistics, optimizer states, E
 the data iterator position and the sample grid are compared with np.array_equal.
 """
 
-import importlib
 import os
 import signal
 import subprocess
@@ -16,12 +15,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from testlib import REPO, tiny
-from jaxgan import checkpoint, train
+from testlib import REPO, build_gan, get_config, restore, tiny
+from jaxgan.gan import train
+from jaxgan.run import checkpoint, sharding
 
 
 def digits_config(steps, **overrides):
-  config = tiny(importlib.import_module('configs.dcgan_digits').get_config(), steps)
+  config = tiny(get_config('dcgan_digits'), steps)
   config.checkpoint_every = 1_000
   config.log_every = 1
   # These tests grow num_steps on resume; a linear schedule decays to 0 at num_steps, so it
@@ -33,18 +33,9 @@ def digits_config(steps, **overrides):
   return config
 
 
-def restored(workdir):
-  """(state, data iterator state) of the latest checkpoint, restored as a fresh process would."""
-  config = train.load_config(workdir)
-  _, abstract, _ = train.build_state(config, train.sharding.make_mesh())
-  ckpt = checkpoint.Checkpointer(workdir, 3)
-  state, data = ckpt.restore(abstract)
-  ckpt.close()
-  return state, data
-
-
 def assert_same_run(workdir_a, workdir_b, step):
-  (state_a, data_a), (state_b, data_b) = restored(workdir_a), restored(workdir_b)
+  """The latest checkpoints (state and data iterator), restored as a fresh process would."""
+  (state_a, data_a), (state_b, data_b) = (restore(w, data=True) for w in (workdir_a, workdir_b))
   assert int(state_a.step) == int(state_b.step) == step
   leaves_a = jax.tree_util.tree_leaves_with_path(state_a)
   leaves_b = jax.tree.leaves(state_b)
@@ -75,8 +66,8 @@ def test_resumed_run_equals_straight_run(overrides, tmp_path):
 
 def test_seed_decides_the_initial_state():
   """Same seed: the same parameters and key (the resume tests show the same steps follow)."""
-  mesh = train.sharding.make_mesh()
-  init = [train.build_state(digits_config(1, seed=seed), mesh)[2] for seed in (0, 1)]
+  mesh = sharding.make_mesh()
+  init = [build_gan(digits_config(1, seed=seed), mesh)[2] for seed in (0, 1)]
   states = [init[0](), init[0](), init[1]()]
   leaves = [jax.tree.leaves(state) for state in states]
   assert all(np.array_equal(a, b) for a, b in zip(leaves[0], leaves[1]))
@@ -150,7 +141,7 @@ def test_kill_9_never_leaves_an_unloadable_latest_checkpoint(tmp_path):
     ckpt.close()
     # Orbax starts a save after the previous one is done: logging step k proves k - 2 saved.
     assert step is not None and step >= latest + 1
-    state, data = restored(workdir)
+    state, data = restore(workdir, data=True)
     assert int(state.step) == step and data
     assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(state.g_params))
     latest = step

@@ -3,41 +3,32 @@
 """
 
 import errno
-import importlib
+import importlib.metadata
 import json
 import os
 import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
 from PIL import Image
 
-from testlib import REPO, tiny
-from jaxgan import checkpoint, guards, run_record, state as state_lib, steps, train
+from testlib import REPO, build_gan, get_config, restore, run_tool, tiny
 from jaxgan.data import sources
 from jaxgan.data.errors import DataError
+from jaxgan.gan import state as state_lib, steps, train
+from jaxgan.run import checkpoint, guards, run_record
 
 
 def toy_config(steps=2, **fields):
   """The 2-D MLP GAN: compiles in seconds, so each policy gets its own run."""
-  config = tiny(importlib.import_module('configs.gan_grid25').get_config(), steps)
+  config = tiny(get_config('gan_grid25'), steps)
   config.data.num_points = 2000
   config.checkpoint_every = 1
   config.log_every = 1
   for name, value in fields.items():
     config[name] = value
   return config
-
-
-def restore(workdir, step=None):
-  config = train.load_config(workdir)
-  _, abstract, _ = train.build_state(config, train.sharding.make_mesh())
-  ckpt = checkpoint.Checkpointer(workdir, 5)
-  state, _ = ckpt.restore(abstract, step)
-  ckpt.close()
-  return state
 
 
 def finite(state):
@@ -128,7 +119,7 @@ def test_resume_allows_safe_changes_only_when_asked(toy_run):
 def test_checkpoint_of_another_model_is_refused_clearly(toy_run):
   other = toy_config()
   other.model.hidden = (16, 16)
-  _, abstract, _ = train.build_state(other, train.sharding.make_mesh())
+  _, abstract, _ = build_gan(other)
   with pytest.raises(checkpoint.CheckpointError, match='does not match this config'):
     checkpoint.Checkpointer(toy_run, 5).restore(abstract)
 
@@ -169,7 +160,7 @@ def test_disk_full_during_a_save_keeps_the_previous_checkpoint(workdir, monkeypa
 # Bad data -----------------------------------------------------------------------------------
 
 def folder_config(path, **data):
-  config = tiny(importlib.import_module('configs.dcgan_anime').get_config())
+  config = tiny(get_config('dcgan_anime'))
   config.data.path = str(path)
   for name, value in data.items():
     config.data[name] = value
@@ -231,7 +222,7 @@ def test_missing_or_empty_folder(tmp_path, path, message):
 
 def train_step_of(name, **fields):
   """make_train_step of configs/<name>.py with e.g. model__d_norm='layer'."""
-  config = tiny(importlib.import_module(f'configs.{name}').get_config())
+  config = tiny(get_config(name))
   for key, value in fields.items():
     section, field = key.split('__')
     config[section][field] = value
@@ -270,19 +261,15 @@ def test_penalty_without_batchnorm_in_the_critic_is_accepted(name, d_norm, penal
      'error: batch_size=6 (global) must divide by the number of devices (4)'),
 ], ids=['unknown_field', 'ill_typed', 'unknown_loss', 'missing_folder', 'batch_vs_devices'])
 def test_command_line_errors_are_one_line(args, env, message, tmp_path):
-  run = subprocess.run([sys.executable, '-m', 'jaxgan.main', f'--workdir={tmp_path}', *args],
-                       cwd=REPO, env=os.environ | env, capture_output=True, text=True,
-                       timeout=300)
+  run = run_tool('main', f'--workdir={tmp_path}', *args, env=env)
   assert run.returncode == 1
   assert 'Traceback' not in run.stderr
   assert run.stderr.strip().splitlines()[-1].startswith(message), run.stderr[-1000:]
 
 
 def test_penalty_on_a_batchnorm_critic_is_one_line_before_training(tmp_path):
-  run = subprocess.run([sys.executable, '-m', 'jaxgan.main', '--config=configs/dcgan_digits.py',
-                        f'--workdir={tmp_path}', '--config.model.d_norm=batch',
-                        '--config.loss.penalty=r1'],
-                       cwd=REPO, capture_output=True, text=True, timeout=300)
+  run = run_tool('main', '--config=configs/dcgan_digits.py', f'--workdir={tmp_path}',
+                 '--config.model.d_norm=batch', '--config.loss.penalty=r1')
   assert run.returncode == 1
   assert 'Traceback' not in run.stderr
   errors = [line for line in run.stderr.splitlines() if line.startswith('error:')]

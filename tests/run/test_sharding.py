@@ -21,8 +21,8 @@ import jax
 import numpy as np
 import pytest
 
-from testlib import REPO
-from jaxgan import sample, sharding, train
+from testlib import REPO, build_gan, restore
+from jaxgan.run.workdir import load_config
 
 TOLERANCE = 1e-4
 TINY = ['--config.batch_size=8', '--config.model.image_size=16', '--config.model.g_features=8',
@@ -71,10 +71,6 @@ def run_processes(workdir, steps, processes=2, devices=2):
     log.close()
 
 
-def final_state(workdir):
-  return sample.load_run(workdir)[2]
-
-
 def max_difference(a, b) -> float:
   leaves = jax.tree.leaves(jax.tree.map(
       lambda x, y: np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))),
@@ -89,13 +85,13 @@ def test_one_device_four_devices_two_processes_agree(tmp_path):
   run(train_cmd(one, 6), devices=1)
   run(train_cmd(four, 6), devices=4)
   run_processes(two_procs, 6)
-  a, b, c = final_state(one), final_state(four), final_state(two_procs)
+  a, b, c = restore(one), restore(four), restore(two_procs)
   assert int(a.step) == int(b.step) == int(c.step) == 6
   d_four, d_procs = max_difference(a, b), max_difference(b, c)
   print(f'max |param diff|: 1 vs 4 devices {d_four:.3g}, 4 devices vs 2x2 processes {d_procs:.3g}')
   assert d_four <= TOLERANCE and d_procs <= TOLERANCE
   # The runs really trained: parameters moved by much more than the tolerance.
-  init = train.build_state(train.load_config(one), sharding.make_mesh())[2]()
+  init = build_gan(load_config(one))[2]()
   assert max_difference(a, init) > 100 * TOLERANCE
 
 
@@ -110,9 +106,9 @@ def test_checkpoint_from_four_devices_resumes_on_one_device_and_two_processes(tm
   shutil.copytree(saved, on_procs)
   run(train_cmd(on_one, 6), devices=1)
   run_processes(on_procs, 6)
-  reference = final_state(straight)
+  reference = restore(straight)
   for workdir in (on_one, on_procs):
-    state = final_state(workdir)
+    state = restore(workdir)
     assert int(state.step) == 6
     assert max_difference(state, reference) <= TOLERANCE
 
@@ -122,7 +118,9 @@ FOUR_DEVICE_CHECKS = textwrap.dedent('''
     from flax import nnx
     from jax.sharding import NamedSharding, PartitionSpec as P
     from configs import dcgan_digits
-    from jaxgan import sharding, train
+    from jaxgan.gan import state as gan_state
+    from jaxgan.run import sharding
+    from jaxgan.run.state import build_state
     assert jax.device_count() == 4
     mesh = sharding.make_mesh()
 
@@ -143,7 +141,7 @@ FOUR_DEVICE_CHECKS = textwrap.dedent('''
     # FSDP shards parameters along `data`; replicated keeps one full copy per device.
     config = dcgan_digits.get_config()
     config.param_sharding = 'fsdp'
-    _, abstract, init = train.build_state(config, mesh)
+    _, abstract, init = build_state(gan_state.create, config, mesh)
     state = init()
     kernel = state.g_params['ups'][0]['conv']['kernel']
     assert kernel.sharding.spec != P() and kernel.addressable_shards[0].data.size * 4 == kernel.size

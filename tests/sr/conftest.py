@@ -2,7 +2,7 @@
 
 import pytest
 
-from sr_configs import tiny_sr
+from testlib import tiny_sr
 
 
 @pytest.fixture(scope='session')

@@ -1,18 +1,14 @@
 """The SR evaluation table against an independent numpy PSNR, and the upscale command."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgan import upscale
+from testlib import run_tool
 from jaxgan.data.imresize import bicubic_downsample, imresize, modcrop
-from jaxgan.sr import evaluate
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from jaxgan.sr import evaluate, upscale
 
 
 def numpy_y_psnr(a, b, border):
@@ -98,23 +94,23 @@ def test_upscale_command(tiny_srresnet_run, tmp_path):
   _, workdir = tiny_srresnet_run
   image = np.random.default_rng(1).integers(0, 256, (37, 45, 3)).astype(np.uint8)
   Image.fromarray(image).save(tmp_path / 'in.png')
-  subprocess.run([sys.executable, '-m', 'jaxgan.upscale', f'--workdir={workdir}', '--tile=16',
-                  '--overlap=4', str(tmp_path / 'in.png'), str(tmp_path / 'out.png')],
-                 check=True, cwd=REPO, capture_output=True)
+  result = run_tool('upscale', f'--workdir={workdir}', '--tile=16', '--overlap=4',
+                    str(tmp_path / 'in.png'), str(tmp_path / 'out.png'))
+  assert result.returncode == 0, result.stderr[-2000:]
   with Image.open(tmp_path / 'out.png') as out:
     assert out.size == (180, 148) and out.mode == 'RGB'
-  subprocess.run([sys.executable, '-m', 'jaxgan.upscale', f'--workdir={workdir}', '--tile=16',
-                  '--overlap=4', '--self_ensemble', str(tmp_path / 'in.png'),
-                  str(tmp_path / 'out_plus.png')], check=True, cwd=REPO, capture_output=True)
+  result = run_tool('upscale', f'--workdir={workdir}', '--tile=16', '--overlap=4',
+                    '--self_ensemble', str(tmp_path / 'in.png'), str(tmp_path / 'out_plus.png'))
+  assert result.returncode == 0, result.stderr[-2000:]
   with Image.open(tmp_path / 'out.png') as out, Image.open(tmp_path / 'out_plus.png') as plus:
     assert plus.size == out.size and np.any(np.asarray(plus) != np.asarray(out))
 
 
 def test_evaluate_command_with_sr_eval(tiny_srresnet_run, hr_folder):
   config, workdir = tiny_srresnet_run
-  result = subprocess.run([sys.executable, '-m', 'jaxgan.evaluate', f'--workdir={workdir}',
-                           f'--sr_eval={hr_folder}', '--self_ensemble'], check=True, cwd=REPO,
-                          capture_output=True, text=True)
+  result = run_tool('evaluate', f'--workdir={workdir}', f'--sr_eval={hr_folder}',
+                    '--self_ensemble')
+  assert result.returncode == 0, result.stderr[-2000:]
   assert f'| {os.path.basename(hr_folder)} | bicubic |' in result.stdout
   assert f'| {os.path.basename(hr_folder)} | {config.name}+ |' in result.stdout
   assert result.stdout.strip() == open(os.path.join(workdir, 'sr_eval.md')).read().strip()

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sr_configs import get_config, tiny_sr
-from jaxgan import checkpoint
+from testlib import get_config, tiny_sr
 from jaxgan.data.errors import DataError
 from jaxgan.data.imresize import bicubic_downsample
 from jaxgan.models import vgg as vgg_lib
-from jaxgan.sr import data, steps, train
+from jaxgan.run import checkpoint
+from jaxgan.sr import data, state as sr_state, steps, train
 
 SR_CONFIGS = ['srresnet_div2k', 'srgan_div2k', 'srresnet_photos', 'srgan_photos']
 
@@ -147,7 +147,7 @@ def test_short_srresnet_photos_run_beats_bicubic(tmp_path):
   config.checkpoint_every = 300
   config.sr.eval_photos = False
   state = train.train_and_evaluate(config, str(tmp_path / 'run'))
-  models, _ = train.state_lib.create(config)
+  models, _ = sr_state.create(config)
   upscaler = evaluate.make_upscaler(models.g_graph, state.g_params, state.g_stats)
   astronaut = [p for p in evaluate.photo_images() if p[0] == 'astronaut']
   bicubic, model = evaluate.evaluate_images(astronaut, {'model': upscaler}, 4)
@@ -156,7 +156,7 @@ def test_short_srresnet_photos_run_beats_bicubic(tmp_path):
 
 def test_resuming_with_another_model_is_refused(tiny_srresnet_run, tmp_path):
   import shutil
-  from jaxgan import run_record
+  from jaxgan.run import run_record
   _, workdir = tiny_srresnet_run
   copy = str(tmp_path / 'copy')
   shutil.copytree(workdir, copy)
@@ -167,7 +167,7 @@ def test_resuming_with_another_model_is_refused(tiny_srresnet_run, tmp_path):
 
 
 def test_nan_batch_fails_naming_the_step_or_is_skipped(tmp_path):
-  from jaxgan import guards
+  from jaxgan.run import guards
   config = tiny_sr('srresnet_photos', steps=3)
   config.debug_nan_step = 2
   with pytest.raises(guards.NonFiniteError, match='at step 2'):
@@ -182,7 +182,7 @@ def test_nan_batch_fails_naming_the_step_or_is_skipped(tmp_path):
 
 def test_a_stop_signal_saves_and_resuming_finishes(tmp_path, monkeypatch):
   import signal
-  from jaxgan import preemption
+  from jaxgan.run import preemption
   config, workdir = tiny_sr('srresnet_photos', steps=4), str(tmp_path / 'run')
   config.checkpoint_every = 4
   stop = preemption.StopSignal()

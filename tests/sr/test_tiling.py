@@ -8,7 +8,7 @@ import pytest
 from flax import nnx
 
 from jaxgan.models.srresnet import SRResNet
-from jaxgan.tiling import upscale_tiled
+from jaxgan.sr.tiling import upscale_tiled
 
 
 def _pixel_local(batch, scale=3):
