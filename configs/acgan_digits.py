@@ -5,7 +5,7 @@
 D has a second head classifying the digit; both D and G add its cross-entropy to their losses.
 Judged by `class_agreement`: the share of samples the digits classifier confidently reads as
 the asked digit, overall and for the worst digit (`class_agreement_min`, the best checkpoint's
-metric); per digit at every sample_every (`class_agreement/k`).
+metric); per digit as `eval_class_agreement/k`.
 """
 
 from configs import dcgan_digits

@@ -5,7 +5,7 @@
 RGB goes through the generator. Grayscale is replicated to RGB, upscaled and converted back
 to luma. An alpha channel (RGBA, LA, transparent palettes) is upscaled with MATLAB bicubic
 and reattached. 16-bit, 32-bit and float images are refused (convert them to 8 bits first).
-Tiles overlap by `--overlap` LR pixels, so seams are invisible (see jaxgan/tiling.py).
+Tiles overlap by `--overlap` LR pixels, so seams are invisible (see jaxgan/sr/tiling.py).
 """
 
 import os

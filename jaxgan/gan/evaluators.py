@@ -262,7 +262,7 @@ EVALUATORS: dict[str, Entry] = {
 
 def metric_mode(metric: str) -> str:
   """'min' or 'max' for a metric name such as 'fid' or 'modes_covered_raw'."""
-  base = metric.removesuffix('_raw')
+  base = metric.removesuffix('_raw').split('/')[0]  # class_agreement/3: per-class scores.
   for entry in EVALUATORS.values():
     if base in entry.metrics:
       return entry.metrics[base]

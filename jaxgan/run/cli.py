@@ -30,6 +30,7 @@ def run(main: Callable, define_flags: Callable[[], None]) -> None:
 
   def quiet_main(argv):
     logging.get_absl_handler().addFilter(QuietLibraries())
-    with user_errors.reported():  # Known errors: one line on stderr and exit 1.
+    # Known errors, and misuse of the tool's flags or arguments: one line on stderr, exit 1.
+    with user_errors.reported(user_errors.USER_ERRORS + (app.UsageError,)):
       return main(argv)
   app.run(quiet_main, flags_parser=user_errors.parse_flags)

@@ -17,7 +17,8 @@ from jaxgan.run import checkpoint, guards, preemption
 # DataError, ConfigChangeError and the registries' unknown-name errors are ValueErrors.
 USER_ERRORS = (ValueError, FileNotFoundError, checkpoint.CheckpointError, guards.NonFiniteError)
 # What ml_collections raises for a mistyped or ill-typed `--config.x.y=...` override.
-CONFIG_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError, OSError)
+CONFIG_FLAG_ERRORS = (flags.Error, AttributeError, KeyError, TypeError, ValueError, OSError,
+                      ImportError)
 
 
 def one_line(error: BaseException) -> str:
@@ -33,6 +34,8 @@ def config_prefix(error: BaseException) -> str:
     return ''
   if isinstance(error, (AttributeError, KeyError)):
     return 'unknown config field '
+  if isinstance(error, ImportError):  # configs/*.py import `configs`, found from the repo root.
+    return 'cannot load --config (run from the repository root, where configs/ is): '
   if isinstance(error, OSError):  # The config file is loaded on first use of FLAGS.config.
     return 'cannot load --config: '
   return 'bad --config: '
