@@ -64,3 +64,15 @@ def test_sample_prints_no_orbax_info_lines(tiny_digits_run, tmp_path):
   chatter = [line for line in (run.stderr + run.stdout).splitlines() if ABSL_INFO.match(line)
              and re.search(r'orbax|checkpoint_manager', line, re.IGNORECASE)]
   assert not chatter, '\n'.join(chatter[:10])
+
+
+@pytest.mark.parametrize('tool, args, message', [
+    ('main', ['unexpected'], "error: Unexpected arguments: ['unexpected']"),
+    ('upscale', ['--workdir=runs/x', 'missing.png', 'out.png'],
+     "error: Input image 'missing.png' does not exist."),
+])
+def test_misused_arguments_are_one_error_line_not_the_flag_help(tool, args, message, tmp_path):
+  run = run_tool(tool, *args, env=CPU)
+  assert run.returncode == 1
+  assert last_line(run.stderr) == message, run.stderr[-1000:]
+  assert 'flags:' not in run.stderr and 'Traceback' not in run.stderr
