@@ -43,11 +43,6 @@ def grid_noise(config: ml_collections.ConfigDict, num: int | None = None) -> jax
   return fixed_noise(config, GRID_NOISE_SALT, num or config.num_grid_samples)
 
 
-def sampling_params(config: ml_collections.ConfigDict, state, use_ema: bool = True):
-  """The generator parameters to sample: the EMA's if the run keeps one (and use_ema)."""
-  return state.ema_params if use_ema and config.model.ema_decay > 0 else state.g_params
-
-
 def average_batch_stats(update: Callable, stats, batches) -> dict:
   """The mean over `batches` of each batch's own BatchNorm statistics.
 
@@ -98,10 +93,9 @@ def sampling_generator(config: ml_collections.ConfigDict, gan: state_lib.GAN, st
                        use_ema: bool = True):
   """(params, stats) to sample: the EMA's with standing statistics if configured, else the raw
   generator's with its running statistics."""
-  params = sampling_params(config, state, use_ema)
-  if params is state.g_params:
-    return params, state.g_stats
-  return params, standing_stats(config, gan, params, state.g_stats)
+  if not (use_ema and config.model.ema_decay > 0):
+    return state.g_params, state.g_stats
+  return state.ema_params, standing_stats(config, gan, state.ema_params, state.g_stats)
 
 
 def make_sampler(gan: state_lib.GAN, mesh=None):
