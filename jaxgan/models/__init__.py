@@ -72,15 +72,16 @@ def build_projection(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
 def sngan_kwargs(m: ml_collections.ConfigDict) -> tuple[dict, dict]:
   """Keyword arguments of the SNGAN ResNets (jaxgan.models.resnet), G's and D's.
 
-  Reads model.image_size (32 or 64), channels, z_dim, g_features, d_features and
-  attention_resolution (0: no self-attention); not d_norm: D is always spectrally normalised.
+  Reads model.image_size (16, 32 or 64), channels, z_dim, g_features, d_features,
+  attention_resolution (0: no self-attention) and g_native_size (0: off); not d_norm: D is always
+  spectrally normalised.
   """
   if compute_dtype(m) is not None:
     raise ValueError(f'model.dtype={m.dtype!r}: the SNGAN ResNets compute in float32; valid: '
                      "['float32'].")
   attention = m.get('attention_resolution', 0)  # Configs saved before the field: none.
   g = dict(image_size=m.image_size, channels=m.channels, z_dim=m.z_dim, features=m.g_features,
-           attention_resolution=attention)
+           attention_resolution=attention, native_size=m.get('g_native_size', 0))
   d = dict(image_size=m.image_size, channels=m.channels, features=m.d_features,
            attention_resolution=attention)
   return g, d

@@ -1,6 +1,8 @@
 """SNGAN's ResNet generator and discriminator (Miyato et al. 2018), their class-conditional
 variants (projection D, conditional-BatchNorm G; Miyato & Koyama 2018) and SAGAN's self-attention.
 
+16 px (not in the papers, for small data such as the 8x8 digits): G 4 -> 8 -> 16, D 16 -> 8 -> 4,
+one more block at 4x4; optionally drawn through a native size as dcgan.through_native_size.
 32 px: the CIFAR-10 networks of the SNGAN paper (appendix, as the authors' chainer code
 sngan_projection and Mimicry's SNGAN32), g = g_features (256), d = d_features (128):
   G: z -> linear -> 4x4xg -> 3 up-blocks (g) -> BN, ReLU, conv3x3 -> tanh.
@@ -29,12 +31,13 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jaxgan.models import conditional
+from jaxgan.models import conditional, dcgan
 from jaxgan.models.spectral_norm import SpectralNorm
 
 # image_size -> (G widths from 4x4 up, D blocks as (width, downsample)), in units of g and d
 # features. D's first block is the optimized one, which always downsamples.
 LAYOUTS = {
+    16: ((1, 1, 1), ((1, True), (1, True), (1, False))),  # For small data (sngan_digits).
     32: ((1, 1, 1, 1), ((1, True), (1, True), (1, False), (1, False))),
     64: ((16, 8, 4, 2, 1), ((1, True), (2, True), (4, True), (8, True), (16, True))),
 }
@@ -151,8 +154,13 @@ class Generator(nnx.Module):
   """
 
   def __init__(self, image_size: int, channels: int, z_dim: int, features: int,
-               attention_resolution: int = 0, *, rngs: nnx.Rngs, num_classes: int = 0):
+               attention_resolution: int = 0, *, rngs: nnx.Rngs, num_classes: int = 0,
+               native_size: int = 0):
     mults, _, self.attention_after, _ = layout(image_size, attention_resolution)
+    if native_size and image_size % native_size:
+      raise ValueError(f'model.g_native_size={native_size} must divide model.image_size='
+                       f'{image_size}.')
+    self.native_size = native_size
     widths = [features * m for m in mults]
     self.project = nnx.Linear(z_dim, 4 * 4 * widths[0], kernel_init=xavier(), rngs=rngs)
     self.blocks = nnx.List([GBlock(cin, cout, num_classes, rngs=rngs)
@@ -169,7 +177,7 @@ class Generator(nnx.Module):
       if i == self.attention_after:
         x = self.attention(x, train)
     x = nnx.relu(normalize(self.norm, x, None, train))
-    return jnp.tanh(self.to_image(x))
+    return dcgan.through_native_size(jnp.tanh(self.to_image(x)), self.native_size)
 
   def __call__(self, z, train: bool = True):
     return self.forward(z, None, train)
@@ -179,9 +187,10 @@ class ConditionalGenerator(Generator):
   """Generator with class-conditional BatchNorm in its blocks: `G(z, labels, train=True)`."""
 
   def __init__(self, image_size: int, channels: int, z_dim: int, features: int,
-               num_classes: int, attention_resolution: int = 0, *, rngs: nnx.Rngs):
+               num_classes: int, attention_resolution: int = 0, *, rngs: nnx.Rngs,
+               native_size: int = 0):
     super().__init__(image_size, channels, z_dim, features, attention_resolution, rngs=rngs,
-                     num_classes=num_classes)
+                     num_classes=num_classes, native_size=native_size)
 
   def __call__(self, z, labels, train: bool = True):
     return self.forward(z, labels, train)

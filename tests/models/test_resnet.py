@@ -10,7 +10,7 @@ from flax import nnx
 
 from configs import default
 from jaxgan import models
-from jaxgan.models import conditional, resnet
+from jaxgan.models import conditional, dcgan, resnet
 from jaxgan.run import state as state_lib
 
 
@@ -37,7 +37,7 @@ def trees_equal(a, b) -> list[bool]:
 
 # Each setting of each factor appears at least once (pairwise): size, conditional, attention.
 @pytest.mark.parametrize('size,conditional_,attention', [
-    (32, False, 0), (32, True, 16), (64, False, 32), (64, True, 0)])
+    (16, False, 8), (32, False, 0), (32, True, 16), (64, False, 32), (64, True, 0)])
 def test_shapes_ranges_and_statistics(size, conditional_, attention):
   m = model_config('sngan_projection' if conditional_ else 'sngan', size, 3 * conditional_,
                    attention)
@@ -62,8 +62,19 @@ def test_shapes_ranges_and_statistics(size, conditional_, attention):
   assert not jax.tree.leaves(nnx.state(d, nnx.BatchNorm))  # No BatchNorm in D.
 
 
+def test_native_size_draws_the_output_through_the_native_grid():
+  plain, native = model_config(image_size=16), model_config(image_size=16, g_native_size=8)
+  (g_plain, _), (g_native, _) = (models.build_models(m, nnx.Rngs(0)) for m in (plain, native))
+  z = jax.random.normal(jax.random.PRNGKey(1), (4, plain.z_dim))
+  expected = dcgan.through_native_size(g_plain(z, train=False), 8)
+  np.testing.assert_allclose(g_native(z, train=False), expected, atol=1e-6)
+  assert np.abs(expected - g_plain(z, train=False)).max() > 0.01  # It changed the images.
+  with pytest.raises(ValueError, match='model.g_native_size=6 must divide'):
+    models.build_models(model_config(image_size=16, g_native_size=6), nnx.Rngs(0))
+
+
 def test_rejected_settings_name_the_field():
-  with pytest.raises(ValueError, match=r'model.image_size=48 .*valid: \[32, 64\]'):
+  with pytest.raises(ValueError, match=r'model.image_size=48 .*valid: \[16, 32, 64\]'):
     models.build_models(model_config(image_size=48), nnx.Rngs(0))
   with pytest.raises(ValueError, match=r'model.attention_resolution=32 .*valid: \[0, 8, 16\]'):
     models.build_models(model_config(attention_resolution=32), nnx.Rngs(0))
