@@ -95,6 +95,20 @@ def test_one_device_four_devices_two_processes_agree(tmp_path):
   assert max_difference(a, init) > 100 * TOLERANCE
 
 
+
+@pytest.mark.slow
+def test_diffaugment_is_the_same_on_one_and_four_devices(tmp_path):
+  """DiffAugment's draws come from the step key, not from a device's slice of the batch."""
+  augmented = ['--config.data.diffaugment=color,translation,cutout']
+  one, four, plain = (str(tmp_path / n) for n in ('one', 'four', 'plain'))
+  run(train_cmd(one, 4, augmented), devices=1)
+  run(train_cmd(four, 4, augmented), devices=4)
+  run(train_cmd(plain, 4), devices=1)
+  a, b = restore(one), restore(four)
+  assert max_difference(a, b) <= TOLERANCE
+  # The augmentation acted: without it the same run ends elsewhere.
+  assert max_difference(a, restore(plain)) > 100 * TOLERANCE
+
 @pytest.mark.slow
 def test_checkpoint_from_four_devices_resumes_on_one_device_and_two_processes(tmp_path):
   saved = str(tmp_path / 'saved')
