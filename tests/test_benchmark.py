@@ -44,6 +44,7 @@ def jax_param_sizes(model_config) -> list[int]:
     ('wgan_gp_cifar', {}),  # Layer-norm critic with biases.
     ('dcgan_anime', {}),  # Linear input layer, 5x5 kernels.
     ('dcgan_digits', {'g_upsample': 'subpixel'}),
+    ('sngan_cifar', {}),  # ResNets, spectral norm: u is a statistic, not a parameter.
 ])
 def test_torch_reference_has_our_parameter_shapes(name, overrides):
   torch_reference = pytest.importorskip('benchmarks.torch_reference')
@@ -53,11 +54,3 @@ def test_torch_reference_has_our_parameter_shapes(name, overrides):
   torch_sizes = [sorted(p.numel() for p in m.parameters()) for m in (g, d)]
   assert torch_sizes == jax_param_sizes(config.model)
 
-
-def test_torch_reference_step_trains():
-  torch_reference = pytest.importorskip('benchmarks.torch_reference')
-  config = get_config('wgan_gp_cifar')
-  config.model.update(image_size=16, g_features=4, d_features=4)
-  config.optim.n_critic = 2
-  run = torch_reference.make_runner(config, batch_size=4)
-  assert run(2) > 0
