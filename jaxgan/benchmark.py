@@ -4,8 +4,9 @@ Builds the real jitted training step of the config (n_critic D updates, G update
 state, the config's mesh) on synthetic data and reports its compile time, its steady-state
 images/s (batch_size images per full D+G step), peak memory (device memory stats on GPU/TPU,
 process RSS on CPU) and, on its own, the input pipeline's images/s. `--compare_torch` runs
-benchmarks/torch_reference.py (the same networks, losses and optimizers in PyTorch eager) in
-the same process, so machine load affects both alike. The last line printed is one JSON object.
+benchmarks/torch_reference.py (the same step in PyTorch eager: tests/test_torch_twin.py shows one
+step of each equal to jaxgan's) in the same process, so machine load affects both alike. The
+last line printed is one JSON object.
 
   python -m jaxgan.benchmark --config=configs/dcgan_cifar.py --batch_size=64 --compare_torch
 """
