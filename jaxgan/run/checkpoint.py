@@ -5,15 +5,15 @@ a kill during a save leaves the previous checkpoint as the latest loadable one.
 """
 
 import contextlib
-import glob
 import itertools
-import os
-import shutil
 
 import jax
 import ml_collections
 import orbax.checkpoint as ocp
 from absl import logging
+from etils import epath
+
+from jaxgan.run import workdir as workdir_lib
 
 
 class CheckpointError(RuntimeError):
@@ -23,7 +23,7 @@ class CheckpointError(RuntimeError):
 class Checkpointer:
   """Saves {state, data iterator, config} every `checkpoint_every` steps, keeps the last N."""
 
-  def __init__(self, workdir: str, keep: int, subdir: str = 'checkpoints',
+  def __init__(self, workdir: epath.PathLike, keep: int, subdir: str = 'checkpoints',
                best_mode: str | None = None, cleanup_tmp: bool = False):
     """best_mode 'min' or 'max': keep the N best by the `metric` given to `save` instead.
 
@@ -32,8 +32,8 @@ class Checkpointer:
     """
     self.repair = cleanup_tmp
     if cleanup_tmp:
-      remove_unfinished_saves(os.path.join(workdir, subdir))
-    self.directory = os.path.abspath(os.path.join(workdir, subdir))
+      remove_unfinished_saves(workdir_lib.path(workdir) / subdir)
+    self.directory = workdir_lib.absolute(workdir) / subdir  # A gs:// URL stays one.
     best = dict(best_fn=lambda m: m['metric'], best_mode=best_mode) if best_mode else {}
     self.manager = ocp.CheckpointManager(
         self.directory,
@@ -57,7 +57,8 @@ class Checkpointer:
     try:
       yield
     except Exception as e:  # Orbax re-raises a background save's error at the next call.
-      done = [int(d) for d in os.listdir(self.directory) if d.isdigit()]  # Renamed = complete.
+      done = [int(p.name) for p in self.directory.iterdir()  # Renamed or committed = complete.
+              if p.name.isdigit() and ocp.path.step.is_path_finalized(p)]
       raise CheckpointError(
           f'Saving a checkpoint{"" if step is None else f" (step {step} or the one before it)"}'
           f' in {self.directory} failed ({type(e).__name__}: {str(e)[:200]}). The latest '
@@ -115,7 +116,7 @@ class Checkpointer:
       return
     moving = self.repair and jax.process_index() == 0
     for step, e in sorted(failed.items(), reverse=True):
-      path = os.path.join(self.directory, str(step))
+      path = self.directory / str(step)
       aside = self._move_aside(path) if moving else None
       logging.warning(
           'Checkpoint %s is damaged (%s: %s); using step %d, the newest one that restores. %s',
@@ -128,16 +129,16 @@ class Checkpointer:
         ocp.multihost.sync_global_processes('jaxgan_damaged_checkpoints_moved')
       self.manager.reload()
 
-  def _move_aside(self, path: str) -> str:
-    parent = f'{self.directory}_damaged'
-    aside = os.path.join(parent, os.path.basename(path))
+  def _move_aside(self, path: epath.Path) -> epath.Path:
+    parent = self.directory.with_name(f'{self.directory.name}_damaged')
+    aside = parent / path.name
     for i in itertools.count(1):  # A step damaged again after it was saved anew.
-      if not os.path.exists(aside):
+      if not aside.exists():
         break
-      aside = os.path.join(parent, f'{os.path.basename(path)}.{i}')
+      aside = parent / f'{path.name}.{i}'
     try:
-      os.makedirs(parent, exist_ok=True)
-      os.rename(path, aside)
+      parent.mkdir(parents=True, exist_ok=True)
+      path.rename(aside)
     except OSError as e:
       raise CheckpointError(
           f'Checkpoint {path} is damaged and could not be moved to {aside} ({e}): move or '
@@ -156,7 +157,7 @@ class Checkpointer:
       fix = (f'delete that directory to resume from '
              f'{f"step {max(older)}" if older else "scratch"}')
     return CheckpointError(
-        f'Cannot restore checkpoint {os.path.join(self.directory, str(step))}: it does not '
+        f'Cannot restore checkpoint {self.directory / str(step)}: it does not '
         f'match this config\'s model or is damaged ({type(e).__name__}: {str(e)[:200]}){why}. '
         f'Use a fresh --workdir for a different model; if it is damaged, {fix}.')
 
@@ -176,7 +177,7 @@ class Checkpointer:
         continue
       for bad, e in sorted(failed.items(), reverse=True):  # `restore` moves them aside.
         logging.warning('Cannot read the config of checkpoint %s (%s: %s); using step %d\'s.',
-                        os.path.join(self.directory, str(bad)), type(e).__name__,
+                        self.directory / str(bad), type(e).__name__,
                         str(e)[:200], s)
       return config
     newest = max(failed)
@@ -194,16 +195,19 @@ class Checkpointer:
     self.manager.close()
 
 
-def remove_unfinished_saves(directory: str) -> None:
-  """A save cut short leaves a <step>.orbax-checkpoint-tmp* directory, never listed as a step.
+def remove_unfinished_saves(directory: epath.PathLike) -> None:
+  """A save cut short leaves a <step>.orbax-checkpoint-tmp* directory (on GCS, where Orbax writes
+  in place: a <step> directory without commit_success.txt), never listed as a step.
 
   Only the training run calls this, before it saves: readers (sampling, evaluation) must not,
   as the directory may be a live save. (Orbax's cleanup_tmp_directories does this in a
   background thread; doing it here means it is done when the constructor returns.)
   """
   if jax.process_index() == 0:
-    for path in glob.glob(os.path.join(glob.escape(directory), '*.orbax-checkpoint-tmp*')):
-      shutil.rmtree(path, ignore_errors=True)
+    directory = epath.Path(directory)
+    for name in ocp.path.step.tmp_checkpoints(directory):  # Orbax's test, for either storage.
+      with contextlib.suppress(OSError):  # One that cannot go stays; Orbax never lists it.
+        (directory / name).rmtree()
 
 
 def abstract_like(tree, sharding):

@@ -13,7 +13,6 @@ A task's loop reads:
 """
 
 import dataclasses
-import os
 from typing import Callable
 
 import jax
@@ -23,7 +22,7 @@ from absl import logging
 from clu import metric_writers, periodic_actions
 
 from jaxgan.run import checkpoint, feed, guards, preemption, run_record, sharding
-from jaxgan.run.workdir import write_config
+from jaxgan.run import workdir as workdir_lib
 
 
 def is_main_process() -> bool:
@@ -73,13 +72,13 @@ class Run:
 
 def open_run(config: ml_collections.ConfigDict, workdir: str) -> Run:
   """Creates the workdir, builds the mesh, and checks `config` against the checkpoint's."""
-  os.makedirs(workdir, exist_ok=True)
+  workdir_lib.path(workdir).mkdir(parents=True, exist_ok=True)  # Local, or a gs:// URL.
   mesh = sharding.make_mesh(config)
   sharding.check_batch_size(config.batch_size, mesh)
   ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, cleanup_tmp=True)
   config = run_record.resume_config(config, ckpt, workdir)  # Refuses model/data changes.
   if is_main_process():
-    write_config(workdir, config)
+    workdir_lib.write_config(workdir, config)
   return Run(config, workdir, mesh, ckpt)
 
 

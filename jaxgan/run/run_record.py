@@ -18,6 +18,8 @@ import jax
 import ml_collections
 from absl import logging
 
+from jaxgan.run import workdir as workdir_lib
+
 FREE_FIELDS = ('name', 'num_steps', 'log_every', 'sample_every', 'eval_every',
                'checkpoint_every', 'keep_checkpoints', 'num_grid_samples',
                'allow_config_change', 'nonfinite',
@@ -124,13 +126,13 @@ def run_info(start_step: int) -> dict:
 
 def write_run_info(workdir: str, start_step: int) -> dict:
   """Appends this start (a fresh run or a resume) to workdir/run_info.json; returns it."""
-  path = os.path.join(workdir, 'run_info.json')
+  path = workdir_lib.path(workdir) / 'run_info.json'
   starts = []
-  if os.path.exists(path):
-    with open(path) as f:
-      starts = json.load(f).get('starts', [])
+  if path.exists():
+    starts = json.loads(path.read_text()).get('starts', [])
   info = run_info(start_step)
-  with open(path + '.tmp', 'w') as f:
-    json.dump({'starts': starts + [info]}, f, indent=2)
-  os.replace(path + '.tmp', path)
+  # A temporary file, then a rename: a reader never sees half a file.
+  tmp = path.with_name(path.name + '.tmp')
+  tmp.write_text(json.dumps({'starts': starts + [info]}, indent=2))
+  tmp.replace(path)
   return info
