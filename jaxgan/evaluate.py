@@ -12,12 +12,13 @@ the `eval_*` values training logged for it. Prints one line per metric and write
 """
 
 import json
-import os
 
 from absl import app, flags
+from etils import epath
 
 from jaxgan.gan import evaluators, generate
 from jaxgan.run import cli, sharding
+from jaxgan.run import workdir as workdir_lib
 
 FLAGS = flags.FLAGS
 
@@ -73,11 +74,11 @@ def main(argv):
   step, results = evaluate_checkpoint(FLAGS.workdir, FLAGS.evals, FLAGS.step, FLAGS.best,
                                       FLAGS.num_samples, FLAGS.raw, FLAGS.weights,
                                       FLAGS.truncation)
-  out = FLAGS.json or os.path.join(FLAGS.workdir, 'eval', f'step_{step:07d}.json')
-  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-  with open(out, 'w') as f:
-    json.dump({'step': step, 'best': FLAGS.best, 'truncation': FLAGS.truncation,
-               'metrics': results}, f, indent=2)
+  out = (epath.Path(FLAGS.json) if FLAGS.json else
+         workdir_lib.path(FLAGS.workdir) / 'eval' / f'step_{step:07d}.json')
+  out.parent.mkdir(parents=True, exist_ok=True)
+  out.write_text(json.dumps({'step': step, 'best': FLAGS.best, 'truncation': FLAGS.truncation,
+                             'metrics': results}, indent=2))
   for name, value in results.items():
     print(f'{name:24s} {value:.6g}')
   print(f'step {step} of {FLAGS.workdir}{" (best)" if FLAGS.best else ""} -> {out}')

@@ -4,6 +4,7 @@ import io
 import math
 
 import numpy as np
+from etils import epath
 from PIL import Image
 
 from jaxgan.data.transforms import to_uint8
@@ -45,8 +46,11 @@ def render(samples: np.ndarray, reference: np.ndarray | None = None) -> np.ndarr
   return scatter_plot(samples, reference) if samples.ndim == 2 else make_grid(samples)
 
 
-def save_png(path: str, image: np.ndarray) -> None:
-  Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(path)
+def save_png(path: epath.PathLike, image: np.ndarray) -> None:
+  """Writes through epath, so `path` may be a gs:// URL (PIL itself writes local files only)."""
+  buf = io.BytesIO()
+  Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buf, 'PNG')
+  epath.Path(path).write_bytes(buf.getvalue())
 
 
 def class_grid(images: np.ndarray, labels: np.ndarray, class_names=(), pad: int = 2) -> np.ndarray:

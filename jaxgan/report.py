@@ -14,18 +14,22 @@ where the mode-collapse monitor raised a warning.
 from __future__ import annotations
 
 import collections
-import glob
+import contextlib
+import io
 import math
 import os
 import re
+import tempfile
 
 import numpy as np
 from absl import app, flags
+from etils import epath
 from PIL import Image
 
 from jaxgan.gan import evaluators
 from jaxgan.gan.train import REAL_GRID
 from jaxgan.run import cli
+from jaxgan.run import workdir as workdir_lib
 
 LOSS_TAGS = ('train_d_loss', 'train_g_loss')
 PRDC_METRICS = ('precision', 'recall', 'density', 'coverage')
@@ -35,24 +39,58 @@ MAX_GRIDS = 6  # Sample grids shown over time, evenly spaced, always including t
 Series = dict[str, tuple[np.ndarray, np.ndarray]]  # tag -> (steps, values), sorted by step
 
 
-def read_scalars(workdir: str) -> Series:
+def _mtime(path: epath.Path) -> float:
+  # Local files: below the second, as before (epath's stat rounds to whole seconds).
+  return path.stat().mtime if workdir_lib.is_url(path) else os.path.getmtime(path)
+
+
+@contextlib.contextmanager
+def _local_files(paths: list[epath.Path]):
+  """Local paths TensorBoard's reader opens: local files as they are, a cloud workdir's copied
+  through epath (TensorBoard's own file layer knows fewer schemes than epath)."""
+  if not any(workdir_lib.is_url(p) for p in paths):
+    yield [os.fspath(p) for p in paths]
+    return
+  with tempfile.TemporaryDirectory() as tmp:
+    local = []
+    for i, path in enumerate(paths):
+      local.append(os.path.join(tmp, f'{i}.{path.name}'))
+      with open(local[-1], 'wb') as f:
+        f.write(path.read_bytes())
+    yield local
+
+
+def _read_image(path: epath.PathLike) -> np.ndarray:
+  with Image.open(io.BytesIO(epath.Path(path).read_bytes())) as im:
+    return np.asarray(im.convert('RGB'))
+
+
+def _save_figure(fig, path: epath.PathLike) -> None:
+  """fig as a PNG at `path`, written through epath (matplotlib writes local files only)."""
+  buf = io.BytesIO()
+  fig.savefig(buf, format='png')
+  epath.Path(path).write_bytes(buf.getvalue())
+
+
+def read_scalars(workdir: epath.PathLike) -> Series:
   """Every scalar of the run's event files, the last write winning on a repeated step."""
   from tensorboard.backend.event_processing import event_accumulator  # pylint: disable=g-import-not-at-top
   from tensorboard.util import tensor_util  # pylint: disable=g-import-not-at-top
   points = collections.defaultdict(dict)
   # A resumed run appends new event files; read them all, oldest first.
-  for path in sorted(glob.glob(os.path.join(workdir, 'events.out.tfevents.*')),
-                     key=os.path.getmtime):
-    acc = event_accumulator.EventAccumulator(path, size_guidance={'tensors': 0, 'scalars': 0})
-    acc.Reload()
-    for tag in acc.Tags()['tensors']:
-      if acc.SummaryMetadata(tag).plugin_data.plugin_name != 'scalars':
-        continue
-      for e in acc.Tensors(tag):
-        points[tag][e.step] = float(tensor_util.make_ndarray(e.tensor_proto))
-    for tag in acc.Tags()['scalars']:
-      for e in acc.Scalars(tag):
-        points[tag][e.step] = e.value
+  paths = sorted(workdir_lib.path(workdir).glob('events.out.tfevents.*'), key=_mtime)
+  with _local_files(paths) as local_paths:
+    for path in local_paths:
+      acc = event_accumulator.EventAccumulator(path, size_guidance={'tensors': 0, 'scalars': 0})
+      acc.Reload()
+      for tag in acc.Tags()['tensors']:
+        if acc.SummaryMetadata(tag).plugin_data.plugin_name != 'scalars':
+          continue
+        for e in acc.Tensors(tag):
+          points[tag][e.step] = float(tensor_util.make_ndarray(e.tensor_proto))
+      for tag in acc.Tags()['scalars']:
+        for e in acc.Scalars(tag):
+          points[tag][e.step] = e.value
   return {tag: (np.array(sorted(p)), np.array([p[s] for s in sorted(p)]))
           for tag, p in points.items()}
 
@@ -64,7 +102,7 @@ def _pyplot():
   return plt
 
 
-def plot_losses(series: Series, path: str) -> bool:
+def plot_losses(series: Series, path: epath.PathLike) -> bool:
   tags = [t for t in LOSS_TAGS if t in series]
   if not tags:
     return False
@@ -77,7 +115,7 @@ def plot_losses(series: Series, path: str) -> bool:
   ax.legend()
   ax.grid(alpha=0.3)
   fig.tight_layout()
-  fig.savefig(path)
+  _save_figure(fig, path)
   plt.close(fig)
   return True
 
@@ -88,7 +126,7 @@ def eval_metrics(series: Series) -> list[str]:
                  if t.startswith('eval_') and t != COLLAPSE_TAG})
 
 
-def plot_eval_metrics(series: Series, path: str) -> bool:
+def plot_eval_metrics(series: Series, path: epath.PathLike) -> bool:
   metrics = eval_metrics(series)
   if not metrics:
     return False
@@ -107,16 +145,16 @@ def plot_eval_metrics(series: Series, path: str) -> bool:
   for ax in list(axes.flat)[len(metrics):]:
     ax.axis('off')
   fig.tight_layout()
-  fig.savefig(path)
+  _save_figure(fig, path)
   plt.close(fig)
   return True
 
 
-def sample_grids(workdir: str) -> list[tuple[int, str]]:
+def sample_grids(workdir: epath.PathLike) -> list[tuple[int, epath.Path]]:
   """(step, path) of up to MAX_GRIDS sample grids, evenly spaced over the run."""
   found = []
-  for path in glob.glob(os.path.join(workdir, 'samples', 'step_*.png')):
-    match = re.fullmatch(r'step_(\d+)\.png', os.path.basename(path))
+  for path in (workdir_lib.path(workdir) / 'samples').glob('step_*.png'):
+    match = re.fullmatch(r'step_(\d+)\.png', path.name)
     if match:
       found.append((int(match.group(1)), path))
   found.sort()
@@ -126,7 +164,7 @@ def sample_grids(workdir: str) -> list[tuple[int, str]]:
   return [found[i] for i in sorted(set(picks))]
 
 
-def plot_precision_recall(series: Series, path: str) -> bool:
+def plot_precision_recall(series: Series, path: epath.PathLike) -> bool:
   """Precision and recall (solid) with density and coverage (dashed) of the EMA generator."""
   tags = [f'eval_{m}' for m in PRDC_METRICS if f'eval_{m}' in series]
   if not tags:
@@ -143,42 +181,41 @@ def plot_precision_recall(series: Series, path: str) -> bool:
   ax.legend(fontsize=8)
   ax.grid(alpha=0.3)
   fig.tight_layout()
-  fig.savefig(path)
+  _save_figure(fig, path)
   plt.close(fig)
   return True
 
 
-def plot_real_vs_generated(workdir: str, grids: list[tuple[int, str]], path: str) -> bool:
+def plot_real_vs_generated(workdir: epath.PathLike, grids: list[tuple[int, epath.Path]],
+                           path: epath.PathLike) -> bool:
   """The real grid beside the last sample grid, at the same scale."""
-  real = os.path.join(workdir, 'samples', REAL_GRID)
-  if not grids or not os.path.exists(real):
+  real = workdir_lib.path(workdir) / 'samples' / REAL_GRID
+  if not grids or not real.exists():
     return False
   plt = _pyplot()
   fig, axes = plt.subplots(1, 2, figsize=(8, 4.3), dpi=100)
   step, last = grids[-1]
   for ax, (title, grid_path) in zip(axes, (('real', real), (f'generated, step {step}', last))):
-    with Image.open(grid_path) as im:
-      ax.imshow(np.asarray(im.convert('RGB')), interpolation='nearest')
+    ax.imshow(_read_image(grid_path), interpolation='nearest')
     ax.set_title(title)
     ax.axis('off')
   fig.tight_layout()
-  fig.savefig(path)
+  _save_figure(fig, path)
   plt.close(fig)
   return True
 
 
-def plot_samples(grids: list[tuple[int, str]], path: str) -> bool:
+def plot_samples(grids: list[tuple[int, epath.Path]], path: epath.PathLike) -> bool:
   if not grids:
     return False
   plt = _pyplot()
   fig, axes = plt.subplots(1, len(grids), figsize=(3 * len(grids), 3.3), dpi=100, squeeze=False)
   for ax, (step, grid_path) in zip(axes.flat, grids):
-    with Image.open(grid_path) as im:
-      ax.imshow(np.asarray(im.convert('RGB')))
+    ax.imshow(_read_image(grid_path))
     ax.set_title(f'step {step}')
     ax.axis('off')
   fig.tight_layout()
-  fig.savefig(path)
+  _save_figure(fig, path)
   plt.close(fig)
   return True
 
@@ -201,27 +238,27 @@ def metric_table(series: Series) -> list[str]:
   return lines
 
 
-def write_report(workdir: str) -> str:
+def write_report(workdir: epath.PathLike) -> epath.Path:
   """Writes <workdir>/report.md and its plots; returns the report's path."""
   series = read_scalars(workdir)
   if not series:
     raise FileNotFoundError(f'No TensorBoard scalars in {workdir!r}: is it the --workdir of a '
                             'training run?')
-  out_dir = os.path.join(workdir, 'report')
-  os.makedirs(out_dir, exist_ok=True)
+  out_dir = workdir_lib.path(workdir) / 'report'
+  out_dir.mkdir(parents=True, exist_ok=True)
   last_step = max(int(s[-1]) for s, _ in series.values())
-  name = os.path.basename(os.path.normpath(workdir))
-  lines = [f'# Run report: {name}', '', f'Workdir `{os.path.abspath(workdir)}`, '
+  name = os.path.basename(os.path.normpath(os.fspath(workdir)))
+  lines = [f'# Run report: {name}', '', f'Workdir `{workdir_lib.absolute(workdir)}`, '
            f'last logged step {last_step}.', '']
   grids = sample_grids(workdir)
-  if plot_real_vs_generated(workdir, grids, os.path.join(out_dir, 'real_vs_generated.png')):
+  if plot_real_vs_generated(workdir, grids, out_dir / 'real_vs_generated.png'):
     lines += ['## Real and generated', '', '![real vs generated](report/real_vs_generated.png)',
               '']
-  if plot_losses(series, os.path.join(out_dir, 'losses.png')):
+  if plot_losses(series, out_dir / 'losses.png'):
     lines += ['## Losses', '', '![losses](report/losses.png)', '']
-  if plot_eval_metrics(series, os.path.join(out_dir, 'eval_metrics.png')):
+  if plot_eval_metrics(series, out_dir / 'eval_metrics.png'):
     lines += ['## Evaluation', '']
-    if plot_precision_recall(series, os.path.join(out_dir, 'precision_recall.png')):
+    if plot_precision_recall(series, out_dir / 'precision_recall.png'):
       lines += ['![precision and recall](report/precision_recall.png)', '']
     lines += ['![eval metrics](report/eval_metrics.png)', '', *metric_table(series), '']
     if COLLAPSE_TAG in series:
@@ -231,13 +268,12 @@ def write_report(workdir: str) -> str:
                 'diversity or coverage fell sharply below its best level.' if flagged else
                 'Mode-collapse monitor: no warning (diversity and coverage never fell sharply).',
                 '']
-  if plot_samples(grids, os.path.join(out_dir, 'samples_over_time.png')):
+  if plot_samples(grids, out_dir / 'samples_over_time.png'):
     lines += ['## Samples over time', '', '![samples](report/samples_over_time.png)', '',
-              'Steps: ' + ', '.join(f'[{s}]({os.path.relpath(p, workdir)})' for s, p in grids),
+              'Steps: ' + ', '.join(f'[{s}](samples/{p.name})' for s, p in grids),
               '']
-  path = os.path.join(workdir, 'report.md')
-  with open(path, 'w') as f:
-    f.write('\n'.join(lines))
+  path = workdir_lib.path(workdir) / 'report.md'
+  path.write_text('\n'.join(lines))
   return path
 
 

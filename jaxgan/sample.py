@@ -21,6 +21,7 @@ import sys
 
 from absl import app, flags
 import numpy as np
+from etils import epath
 
 from jaxgan import images
 from jaxgan.data.transforms import to_uint8
@@ -70,11 +71,13 @@ def choose_labels(config, num: int, labels: str | None, per_class: int | None):
 
 
 def write(out: str, samples: np.ndarray, labels=None, class_names=()) -> None:
+  """Writes through epath: `out` may be a gs:// URL too."""
   if out.endswith('.npz'):
     arrays = {'samples': samples.astype(np.float32) if samples.ndim == 2 else to_uint8(samples)}
     if labels is not None:
       arrays['labels'] = np.asarray(labels, np.int32)
-    np.savez(out, **arrays)
+    with epath.Path(out).open('wb') as f:
+      np.savez(f, **arrays)
   elif out.endswith('.png'):
     images.save_png(out, images.render(samples) if labels is None else
                     images.class_grid(samples, labels, class_names))

@@ -1,15 +1,15 @@
 """The GAN training loop: the shared loop of jaxgan.run.loop plus sample grids and evaluators."""
 
-import os
-
 import jax
 import ml_collections
 import numpy as np
+from etils import epath
 
 from jaxgan import images
 from jaxgan.data import pipeline, sources
 from jaxgan.gan import class_conditional, evaluators, generate, state as state_lib, steps
 from jaxgan.run import feed, guards, loop, preemption
+from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import build_state
 
 REAL_GRID = 'real.png'  # samples/real.png: real training images beside the sample grids.
@@ -20,14 +20,15 @@ def save_grid(workdir, name, samples, reference=None, labels=None, class_names=(
   `class_names`."""
   picture = (images.render(np.asarray(samples), reference) if labels is None else
              images.class_grid(np.asarray(samples), labels, class_names))
-  os.makedirs(os.path.join(workdir, 'samples'), exist_ok=True)
-  path = os.path.join(workdir, 'samples', name)
+  samples_dir = workdir_lib.path(workdir) / 'samples'
+  samples_dir.mkdir(parents=True, exist_ok=True)
+  path = samples_dir / name
   images.save_png(path, picture)
   return path, picture
 
 
 def write_samples(workdir, writer, step, samples, reference=None, labels=None,
-                  class_names=()) -> str:
+                  class_names=()) -> epath.Path:
   """Saves and logs the grid of `step`."""
   path, picture = save_grid(workdir, f'step_{step:07d}.png', samples, reference, labels,
                             class_names)
@@ -56,7 +57,7 @@ def real_examples(source, num: int, labels=None, seed: int = 0, scan: int = 10_0
   return np.stack([blank if p is None else p for p in picked])
 
 
-def write_real_grid(workdir, source, num: int, labels=None, class_names=()) -> str:
+def write_real_grid(workdir, source, num: int, labels=None, class_names=()) -> epath.Path:
   """samples/real.png: real training images in the layout of the sample grids."""
   return save_grid(workdir, REAL_GRID, real_examples(source, num, labels), labels=labels,
                    class_names=class_names)[0]

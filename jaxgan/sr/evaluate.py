@@ -21,6 +21,7 @@ from jaxgan.data.imresize import bicubic_downsample, imresize, modcrop
 from jaxgan.data.sources import list_images, load_image
 from jaxgan.metrics.image_quality import detail_ratio, psnr, ssim
 from jaxgan.sr import state as state_lib
+from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import apply, restore_run
 
 # NHWC LR float32 in [0, 1] -> NHWC SR float32 in about [-1, 1].
@@ -146,8 +147,7 @@ def sr_eval(workdir: str, folders: Sequence[str], name: str | None = None,
           + format_table(means, 'dataset') + '\n\n'
           + format_table(per_image, 'image') + '\n')
   print(text)
-  with open(os.path.join(workdir, 'sr_eval.md'), 'w') as f:
-    f.write(text)
-  with open(os.path.join(workdir, 'sr_eval.json'), 'w') as f:
-    json.dump(dict(means=means, images=per_image), f, indent=2)
+  (workdir_lib.path(workdir) / 'sr_eval.md').write_text(text)
+  (workdir_lib.path(workdir) / 'sr_eval.json').write_text(
+      json.dumps(dict(means=means, images=per_image), indent=2))
   return means

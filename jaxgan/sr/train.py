@@ -7,8 +7,6 @@ against bicubic (`photos_eval.md`) and saves a side-by-side `comparison.png`
 (bicubic | initial SRResNet, if any | this run | HR).
 """
 
-import os
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -19,6 +17,7 @@ from flax import nnx
 from jaxgan import images
 from jaxgan.data import pipeline
 from jaxgan.run import feed, guards, loop, preemption, sharding
+from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import build_state
 from jaxgan.models import vgg as vgg_lib
 from jaxgan.sr import data, evaluate, state as state_lib, steps
@@ -57,7 +56,7 @@ def check_no_gan_evals(config: ml_collections.ConfigDict) -> None:
 def check_init_from(config: ml_collections.ConfigDict) -> None:
   """Fails at start-up, before any data or model is built, when sr.init_from is missing."""
   path = config.sr.init_from
-  if path and not os.path.exists(os.path.join(path, 'config.json')):
+  if path and not (workdir_lib.path(path) / 'config.json').exists():
     raise FileNotFoundError(
         f'sr.init_from={path!r} is not a finished SRResNet run. Pre-train one first, e.g. '
         f'python -m jaxgan.main --config=configs/srresnet_photos.py --workdir={path} '
@@ -100,10 +99,11 @@ def final_report(config, workdir, writer, step, upscalers: dict) -> list[dict]:
   rows = evaluate.evaluate_images(evaluate.photo_images(), upscalers, config.model.scale)
   table = evaluate.format_table(rows, 'image')
   logging.info('Held-out photos (Y channel, border %d):\n%s', config.model.scale, table)
-  with open(os.path.join(workdir, 'photos_eval.md'), 'w') as f:
-    f.write(f'columns of comparison.png: bicubic | {" | ".join(upscalers)} | HR\n\n{table}\n')
+  workdir = workdir_lib.path(workdir)
+  (workdir / 'photos_eval.md').write_text(
+      f'columns of comparison.png: bicubic | {" | ".join(upscalers)} | HR\n\n{table}\n')
   picture = comparison_picture(upscalers, config.model.scale)
-  images.save_png(os.path.join(workdir, 'comparison.png'), picture)
+  images.save_png(workdir / 'comparison.png', picture)
   writer.write_images(step, {'comparison': picture[None]})
   write_eval_scalars(writer, step, rows)
   return rows
