@@ -48,7 +48,8 @@ def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_sam
   """(step, {metric: value}) of a run's checkpoint; `_raw` metrics score the raw generator.
 
   `truncation` > 0 scores samples of truncated noise (the truncation trick)."""
-  config, gan, state = generate.load_run(workdir, step, 'best' if best else 'checkpoints')
+  config, gan, state, standing = generate.load_run(workdir, step,
+                                                   'best' if best else 'checkpoints')
   names = names or list(config.get('evals') or {})
   if not names:
     raise ValueError(f'Nothing to evaluate: pass --evals (one or more of '
@@ -57,7 +58,8 @@ def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_sam
   scorers = evaluators.build(config, specs)
   draw = evaluators.make_generator(config, gan, sharding.make_mesh(), truncation)
   results = {}
-  for suffix, (params, stats) in evaluators.generators(config, gan, state).items():
+  sampling = generate.sampling_generator(config, gan, state, standing=standing)
+  for suffix, (params, stats) in evaluators.generators(config, gan, state, sampling).items():
     if suffix and not raw:
       continue
     results |= evaluators.run(specs, scorers, draw, params, stats, suffix)

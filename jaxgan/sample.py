@@ -87,11 +87,11 @@ def write(out: str, samples: np.ndarray, labels=None, class_names=()) -> None:
 
 def main(argv):
   del argv
-  config, gan, state = generate.load_run(FLAGS.workdir, FLAGS.step)
+  config, gan, state, standing = generate.load_run(FLAGS.workdir, FLAGS.step)
   labels = choose_labels(config, FLAGS.num, FLAGS.labels, FLAGS.per_class)
   num = FLAGS.num if labels is None else len(labels)
   samples = generate.generate_samples(config, gan, state, num, FLAGS.seed, FLAGS.ema,
-                                      FLAGS.batch_size, labels, FLAGS.truncation)
+                                      FLAGS.batch_size, labels, FLAGS.truncation, standing)
   names = class_conditional.class_names(config) if labels is not None else ()
   write(FLAGS.out, samples, labels, names)
   print(f'Wrote {len(samples)} samples of {FLAGS.workdir} (step {int(state.step)}) to '

@@ -72,7 +72,7 @@ def restore(workdir: str, step: int | None = None, data: bool = False):
   """The state of a GAN run's checkpoint (default: the latest that restores), read as
   `python -m jaxgan.sample` reads it (jaxgan.gan.generate.load_run), so as a fresh process
   would; with data=True, (state, the data iterator state saved with it)."""
-  config, _, state = generate.load_run(workdir, step)
+  config, _, state, _ = generate.load_run(workdir, step)
   if not data:
     return state
   ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints)

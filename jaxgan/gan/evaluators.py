@@ -339,10 +339,10 @@ def make_generator(config, gan, mesh, truncation: float = 0.0) -> Callable[..., 
   return generate_
 
 
-def generators(config, gan, state) -> dict[str, tuple]:
+def generators(config, gan, state, sampling=None) -> dict[str, tuple]:
   """suffix -> (params, stats): '' is the sampling generator (EMA if any, with standing
-  statistics if configured), '_raw' the raw one."""
-  named = {'': generate.sampling_generator(config, gan, state)}
+  statistics if configured; `sampling` if given), '_raw' the raw one."""
+  named = {'': sampling or generate.sampling_generator(config, gan, state)}
   if config.model.ema_decay > 0:
     named['_raw'] = (state.g_params, state.g_stats)
   return named
@@ -417,11 +417,11 @@ class BestCheckpoint:
       return True
     return value < self.value if self.mode == 'min' else value > self.value
 
-  def update(self, step: int, scalars: dict, state, data_state, config) -> bool:
+  def update(self, step: int, scalars: dict, state, data_state, config, extras=None) -> bool:
     value = scalars.get(self.tag)
     if value is None or not self.better(value):
       return False
-    self.ckpt.save(step, state, data_state, config, force=True, metric=value)
+    self.ckpt.save(step, state, data_state, config, force=True, metric=value, extras=extras)
     logging.info('New best %s = %.5g at step %d, saved to %s', self.tag, value, step,
                  self.ckpt.directory)
     self.value = value
@@ -456,14 +456,17 @@ class Evaluation:
     last = step == self.config.num_steps
     return [s for s in self.specs if s.every and (step % s.every == 0 or last)]
 
-  def __call__(self, step: int, state, data_state: Callable[[], dict],
-               writer) -> dict[str, float]:
-    """Runs the evaluators due at `step`; `data_state()` is the iterator state to checkpoint."""
+  def __call__(self, step: int, state, data_state: Callable[[], dict], writer,
+               sampling: Callable[[], tuple] | None = None) -> dict[str, float]:
+    """Runs the evaluators due at `step`; `data_state()` is the iterator state to checkpoint,
+    `sampling()` the sampling generator's (params, stats) if the caller has them."""
     due = self.due_specs(step)
     if not due:
       return {}
     scalars = {}
-    for suffix, (params, stats_) in generators(self.config, self.gan, state).items():
+    sampling = sampling() if sampling else generate.sampling_generator(self.config, self.gan,
+                                                                       state)
+    for suffix, (params, stats_) in generators(self.config, self.gan, state, sampling).items():
       specs = [s for s in due if s.raw or not suffix]
       if specs:
         scalars |= run(specs, self.evaluators, self.generate, params, stats_, suffix)
@@ -473,7 +476,8 @@ class Evaluation:
     writer.write_scalars(step, scalars)
     logging.info('Step %d: %s', step, ', '.join(f'{k}={v:.4g}' for k, v in scalars.items()))
     if self.best is not None:
-      self.best.update(step, scalars, state, data_state(), self.config)
+      self.best.update(step, scalars, state, data_state(), self.config,
+                       generate.checkpoint_extras(self.config, state, sampling))
     return scalars
 
   def close(self):

@@ -11,16 +11,18 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import orbax.checkpoint as ocp
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan.gan import state as state_lib, steps
-from jaxgan.run import sharding
+from jaxgan.run import checkpoint, sharding
 from jaxgan.run.state import apply, restore_run
 
 # Fixed noise of a run: fold_in(PRNGKey(config.seed), salt), the same at every step.
 GRID_NOISE_SALT = 0x5A3D1E  # The sample grids written during training.
 EVAL_NOISE_SALT = 0xE7A1  # The evaluators' samples.
 STANDING_NOISE_SALT = 0x57A4D  # The batches that recompute the EMA generator's statistics.
+STANDING_STATS = 'ema_standing_stats'  # Their name among a checkpoint's extras.
 
 
 def noise(key, num: int, z_dim: int, truncation: float = 0.0) -> jax.Array:
@@ -89,13 +91,29 @@ def training_pass_stats(g_graph):
   return _TRAINING_PASSES[id(g_graph)][1]
 
 
+def has_standing_stats(config: ml_collections.ConfigDict, state) -> bool:
+  """Whether the EMA generator samples with standing statistics (they are then checkpointed)."""
+  return (config.model.ema_decay > 0 and config.model.get('ema_standing_batches', 0) > 0
+          and bool(jax.tree.leaves(state.g_stats)))
+
+
 def sampling_generator(config: ml_collections.ConfigDict, gan: state_lib.GAN, state,
-                       use_ema: bool = True):
+                       use_ema: bool = True, standing=None):
   """(params, stats) to sample: the EMA's with standing statistics if configured, else the raw
-  generator's with its running statistics."""
+  generator's with its running statistics. `standing`: those statistics as load_run read them
+  from the checkpoint (None: computed here)."""
   if not (use_ema and config.model.ema_decay > 0):
     return state.g_params, state.g_stats
-  return state.ema_params, standing_stats(config, gan, state.ema_params, state.g_stats)
+  if standing is None:
+    standing = standing_stats(config, gan, state.ema_params, state.g_stats)
+  return state.ema_params, standing
+
+
+def checkpoint_extras(config: ml_collections.ConfigDict, state, sampling) -> dict | None:
+  """What a GAN checkpoint stores beside the state (Checkpointer.save's `extras`): the EMA
+  generator's standing statistics, so that readers sample with the very numbers training
+  evaluated with, on any machine. `sampling`: sampling_generator's (params, stats)."""
+  return {STANDING_STATS: sampling[1]} if has_standing_stats(config, state) else None
 
 
 def make_sampler(gan: state_lib.GAN, mesh=None):
@@ -129,19 +147,34 @@ def padded_batch(batch_size: int, mesh) -> int:
 
 
 def load_run(workdir: str, step: int | None = None, subdir: str = 'checkpoints'):
-  """(config, gan, state) of a GAN run's checkpoint, restored onto the local devices.
+  """(config, gan, state, standing) of a GAN run's checkpoint, restored onto the local devices.
 
-  subdir='best' loads the best checkpoint by config.best_metric (see jaxgan.gan.evaluators).
+  `standing`: the EMA generator's standing statistics stored with the checkpoint, for
+  sampling_generator; None where there are none (not configured, or a checkpoint written before
+  they were stored: sampling then recomputes them). subdir='best' loads the best checkpoint by
+  config.best_metric (see jaxgan.gan.evaluators).
   """
-  return restore_run(state_lib.create, 'gan', workdir, step, subdir)
+  config, gan, state = restore_run(state_lib.create, 'gan', workdir, step, subdir)
+  standing = None
+  if has_standing_stats(config, state):
+    ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, subdir)
+    try:
+      stored = ckpt.restore_extras(int(state.step), {STANDING_STATS: jax.tree.map(
+          ocp.utils.to_shape_dtype_struct, state.g_stats)})
+    finally:
+      ckpt.close()
+    standing = None if stored is None else stored[STANDING_STATS]
+  return config, gan, state, standing
 
 
 def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = True,
-                     batch_size: int = 256, labels=None, truncation: float = 0.0) -> np.ndarray:
+                     batch_size: int = 256, labels=None, truncation: float = 0.0,
+                     standing=None) -> np.ndarray:
   """num samples in model space ([-1, 1] images or 2-D points), deterministic in seed.
 
   Conditional runs draw sample i for class labels[i] (int, (num,)); unconditional runs take none.
-  `truncation` > 0 draws the noise truncated to [-truncation, truncation] (see `noise`).
+  `truncation` > 0 draws the noise truncated to [-truncation, truncation] (see `noise`);
+  `standing`: load_run's stored standing statistics (see sampling_generator).
   """
   if (labels is None) != (not config.model.get('num_classes', 0)):
     raise ValueError(f'model.name={config.model.name!r} is '
@@ -149,5 +182,5 @@ def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = Tr
                         'unconditional: it takes no labels (drop --labels/--per_class).'))
   z = noise(jax.random.PRNGKey(seed), num, config.model.z_dim, truncation)
   labels = None if labels is None else np.asarray(labels, np.int32)
-  params, stats = sampling_generator(config, gan, state, use_ema)
+  params, stats = sampling_generator(config, gan, state, use_ema, standing)
   return generate_batches(make_sampler(gan), params, stats, z, labels, batch_size)

@@ -101,18 +101,28 @@ def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.
   main = loop.is_main_process()
   if main and not toy and run.start_step == 0:
     write_real_grid(workdir, source, len(z_grid), labels_grid, source.class_names)
-  tail = loop.Tail(run, stop, poisoned, closers=(evaluation.close,))
+  memo = {}
+
+  def sampling(step, state):
+    """The sampling generator at `step`, computed once: standing statistics cost G passes."""
+    if memo.get('step') != step:
+      memo.update(step=step, value=generate.sampling_generator(config, gan, state))
+    return memo['value']
+
+  tail = loop.Tail(run, stop, poisoned, closers=(evaluation.close,),
+                   checkpoint_extras=lambda step, state: generate.checkpoint_extras(
+                       config, state, sampling(step, state)))
 
   def on_step(step, state, data_state):
     if config.sample_every and (step % config.sample_every == 0 or step == config.num_steps):
-      params, stats = generate.sampling_generator(config, gan, state)
+      params, stats = sampling(step, state)
       samples = jax.device_get(sampler(params, stats, z_grid, labels_grid))
       if main:
         write_samples(workdir, tail.writer, step, samples, reference, labels_grid,
                       source.class_names)
     if evaluation.due_specs(step):
       tail.check_finite()  # Never score (or keep as best) a non-finite state.
-    evaluation(step, state, lambda: data_state, tail.writer)
+    evaluation(step, state, lambda: data_state, tail.writer, lambda: sampling(step, state))
 
   state = tail.train(state, iterator, train_step, batch_axis=1, on_step=on_step)
   tail.finish()

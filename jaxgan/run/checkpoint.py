@@ -43,13 +43,23 @@ class Checkpointer:
     return self.manager.latest_step()
 
   def save(self, step: int, state, data_state: dict, config: ml_collections.ConfigDict,
-           force: bool = False, metric: float | None = None) -> None:
+           force: bool = False, metric: float | None = None, extras=None) -> None:
+    """`extras`: a pytree derived from `state` for readers of the checkpoint (the EMA
+    generator's standing statistics), read back with `restore_extras`; resuming never needs it."""
+    items = dict(state=ocp.args.StandardSave(state), data=ocp.args.JsonSave(data_state),
+                 config=ocp.args.JsonSave(config.to_dict()))
+    if extras is not None:
+      items['extras'] = ocp.args.StandardSave(extras)
     with self._save_errors(step):
-      self.manager.save(step, args=ocp.args.Composite(
-          state=ocp.args.StandardSave(state),
-          data=ocp.args.JsonSave(data_state),
-          config=ocp.args.JsonSave(config.to_dict())), force=force,
-          metrics=None if metric is None else {'metric': metric})
+      self.manager.save(step, args=ocp.args.Composite(**items), force=force,
+                        metrics=None if metric is None else {'metric': metric})
+
+  def restore_extras(self, step: int, abstract_extras):
+    """The `extras` saved with `step`, restored like `abstract_extras`; None if it has none."""
+    if not (self.directory / str(step) / 'extras').exists():
+      return None
+    return self.manager.restore(step, args=ocp.args.Composite(
+        extras=ocp.args.StandardRestore(abstract_extras)))['extras']
 
   @contextlib.contextmanager
   def _save_errors(self, step: int | None):

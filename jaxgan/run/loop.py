@@ -13,7 +13,7 @@ A task's loop reads:
 """
 
 import dataclasses
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -157,8 +157,12 @@ class Tail:
   """Steps a started run to config.num_steps: log, the task's `on_step`, checkpoint, stop."""
 
   def __init__(self, run: Run, stop: preemption.StopSignal, poisoned: set[int],
-               closers: tuple[Callable[[], None], ...] = ()):
+               closers: tuple[Callable[[], None], ...] = (),
+               checkpoint_extras: Callable[[int, Any], Any] | None = None):
+    """checkpoint_extras(step, state): what to store beside each checkpoint (Checkpointer.save's
+    `extras`), or None."""
     self.run, self.stop, self.closers = run, stop, closers
+    self.checkpoint_extras = checkpoint_extras or (lambda step, state: None)
     config = run.config
     self.writer = metric_writers.create_default_writer(run.workdir,
                                                        just_logging=not is_main_process())
@@ -203,7 +207,8 @@ class Tail:
       stopping = self.stop.requested(sync_point=step % config.log_every == 0)
       if step % config.checkpoint_every == 0 or step == config.num_steps or stopping:
         self.check_finite()  # Never save a non-finite state.
-        ckpt.save(step, state, data_state, config, force=stopping)
+        ckpt.save(step, state, data_state, config, force=stopping,
+                  extras=self.checkpoint_extras(step, state))
       if stopping:
         self.finish()
         raise preemption.Preempted(self.stop.signum, step, ckpt.directory)

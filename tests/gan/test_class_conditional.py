@@ -195,7 +195,7 @@ def test_sample_cli_draws_the_asked_labels(workdir, tmp_path):
   assert out['labels'].dtype == np.int32 and out['labels'].tolist() == [3, 3, 7]
   assert out['samples'].shape == (3, 16, 16, 1)
   # The CLI's samples are the generator's for those labels, not for others.
-  _, gan, state = generate.load_run(workdir)
+  _, gan, state, _ = generate.load_run(workdir)
   same = generate.generate_samples(config, gan, state, 3, seed=2, labels=[3, 3, 7])
   other = generate.generate_samples(config, gan, state, 3, seed=2, labels=[0, 0, 0])
   np.testing.assert_array_equal(to_uint8(same), out['samples'])

@@ -254,7 +254,7 @@ def test_mode_coverage_during_a_short_grid25_run(workdir):
   modes = read_scalars(workdir, 'eval_modes_covered')
   assert [s for s, _ in modes] == [100, 200]
   # The logged value is the coverage of the checkpoint's samples, recomputed independently.
-  config_, gan, state = generate.load_run(workdir)
+  config_, gan, state, _ = generate.load_run(workdir)
   draw = evaluators.make_generator(config_, gan, sharding.make_mesh())
   points = draw(state.ema_params, state.g_stats, 2500).outputs
   centres, std = gaussians.MIXTURES['grid25']

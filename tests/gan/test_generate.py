@@ -22,7 +22,7 @@ def test_sample_cli_png_and_npz(tiny_digits_run, tmp_path):
   assert run_tool('sample', f'--workdir={workdir}', '--num=9', f'--out={png}').returncode == 0
   assert os.path.getsize(png) > 0
   # The CLI and the library draw the same samples for the same seed.
-  _, gan, state = generate.load_run(workdir)
+  _, gan, state, _ = generate.load_run(workdir)
   again = generate.generate_samples(config, gan, state, 10, seed=3, use_ema=False)
   np.testing.assert_array_equal(to_uint8(again), samples)
 
@@ -30,7 +30,7 @@ def test_sample_cli_png_and_npz(tiny_digits_run, tmp_path):
 def test_sample_points_npz(workdir, tmp_path):
   config = tiny(get_config('gan_grid25'), steps=2)
   train.train_and_evaluate(config, workdir)
-  _, gan, state = generate.load_run(workdir)
+  _, gan, state, _ = generate.load_run(workdir)
   points = generate.generate_samples(config, gan, state, 7, seed=0)
   out = str(tmp_path / 'p.npz')
   sample.write(out, points)

@@ -2,12 +2,17 @@
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
+import pytest
 
 from configs import default
-from jaxgan.gan import evaluators, generate, state as state_lib
+from jaxgan import evaluate
+from jaxgan.gan import evaluators, generate, state as state_lib, train
 from jaxgan.run import sharding
+from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import build_state
+from testlib import get_config, tiny
 
 
 def test_average_batch_stats_is_the_mean_of_the_batch_statistics():
@@ -65,3 +70,39 @@ def test_off_by_default_and_used_by_sampling_and_evaluation():
   by_hand = generate.make_sampler(gan)(state.ema_params, standing, generate.noise(
       jax.random.PRNGKey(0), 4, config.model.z_dim))
   np.testing.assert_allclose(with_standing, by_hand, rtol=1e-6, atol=1e-6)
+
+
+def test_checkpoints_store_them_and_readers_use_the_stored_ones(tmp_path, monkeypatch):
+  config = tiny(get_config('dcgan_digits'), steps=4)
+  config.model.ema_standing_batches = 2
+  config.evals = ml_collections.ConfigDict({'diversity': dict(every=4, num_samples=32)})
+  config.best_metric = 'diversity'
+  workdir = str(tmp_path / 'run')
+  state = train.train_and_evaluate(config, workdir)
+  config, gan, restored, stored = generate.load_run(workdir)
+  recomputed = generate.standing_stats(config, gan, state.ema_params, state.g_stats)
+  jax.tree.map(np.testing.assert_array_equal, stored, recomputed)
+  best = generate.load_run(workdir, subdir='best')[3]  # The best checkpoint stores them too.
+  jax.tree.map(np.testing.assert_array_equal, best, recomputed)
+
+  # Readers take the stored numbers: recomputing them now would fail.
+  monkeypatch.setattr(generate, 'standing_stats', lambda *a: pytest.fail('recomputed'))
+  samples = generate.generate_samples(config, gan, restored, 4, seed=0, standing=stored)
+  expected = generate.make_sampler(gan)(state.ema_params, recomputed, generate.noise(
+      jax.random.PRNGKey(0), 4, config.model.z_dim))
+  np.testing.assert_allclose(samples, expected, rtol=1e-6, atol=1e-6)
+  step, scores = evaluate.evaluate_checkpoint(workdir, ['diversity'], num_samples=32)
+  assert step == 4 and np.isfinite(scores['diversity'])
+
+
+def test_a_checkpoint_without_them_is_read_and_they_are_recomputed(tmp_path):
+  config = tiny(get_config('dcgan_digits'), steps=2)
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)  # ema_standing_batches=0: nothing stored.
+  assert generate.load_run(workdir)[3] is None
+  config.model.ema_standing_batches = 2  # As if they were switched on after this checkpoint.
+  workdir_lib.write_config(workdir, config)
+  config, gan, state, stored = generate.load_run(workdir)
+  assert stored is None and generate.has_standing_stats(config, state)
+  recomputed = generate.sampling_generator(config, gan, state)[1]
+  assert not np.allclose(recomputed['norms'][0]['var'], state.g_stats['norms'][0]['var'])

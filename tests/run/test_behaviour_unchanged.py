@@ -121,7 +121,7 @@ def test_a_checkpoint_written_before_the_move_restores_and_resumes(tmp_path):
   from jaxgan.run.workdir import load_config
   workdir = str(tmp_path / 'run')
   shutil.copytree(FIXTURE, workdir)
-  _, _, state = generate.load_run(workdir)
+  _, _, state, _ = generate.load_run(workdir)
   assert state_fingerprint(state) == RECORDED_FIXTURE  # Exactly the saved bytes.
   config = load_config(workdir)
   config.num_steps += 2
