@@ -4,8 +4,8 @@
 #
 # Usage: launch/tpu_vm.sh TPU_NAME ZONE CONFIG WORKDIR [flags...]
 #   launch/tpu_vm.sh my-v4-32 us-central2-b configs/wgan_gp_cifar.py gs://bucket/runs/wgan_gp
-# The repository must be at ~/jaxgan on every worker; installs with  pip install -e . "jax[tpu]",
-# plus google-cloud-storage: Orbax lists the checkpoint steps of a gs:// workdir through it.
+# The repository must be at ~/jaxgan on every worker; installs with  pip install -e ".[gcs]" "jax[tpu]"
+# (google-cloud-storage: Orbax lists the checkpoint steps of a gs:// workdir through it).
 set -euo pipefail
 TPU=${1:?usage: $0 TPU_NAME ZONE CONFIG WORKDIR [flags...]}
 ZONE=${2:?usage: $0 TPU_NAME ZONE CONFIG WORKDIR [flags...]}
@@ -13,5 +13,5 @@ CONFIG=${3:?usage: $0 TPU_NAME ZONE CONFIG WORKDIR [flags...]}
 WORKDIR=${4:?usage: $0 TPU_NAME ZONE CONFIG WORKDIR [flags...]}
 shift 4
 gcloud compute tpus tpu-vm ssh "$TPU" --zone="$ZONE" --worker=all --command="
-  cd ~/jaxgan && pip install -q -e . 'jax[tpu]' google-cloud-storage &&
+  cd ~/jaxgan && pip install -q -e '.[gcs]' 'jax[tpu]' &&
   python -m jaxgan.main --config=$CONFIG --workdir=$WORKDIR $*"
