@@ -50,6 +50,14 @@ def through_native_size(images, native_size: int):
   return jax.image.resize(small, images.shape, method='bilinear')
 
 
+def check_native_size(native_size: int, image_size: int) -> int:
+  """model.g_native_size, refused at construction unless it divides the image size."""
+  if native_size and image_size % native_size:
+    raise ValueError(f'model.g_native_size={native_size} must divide model.image_size='
+                     f'{image_size}.')
+  return native_size
+
+
 def make_norm(kind: str, features: int, rngs: nnx.Rngs, dtype=None):
   if kind == 'batch':
     # momentum 0.9 in Flax is PyTorch's momentum 0.1.
@@ -131,10 +139,7 @@ class Generator(nnx.Module):
                kernel_size: int = 4, *, rngs: nnx.Rngs, conv_impl: str = 'fast',
                dtype=None, native_size: int = 0):
     base, n = num_doublings(image_size)
-    if native_size and image_size % native_size:
-      raise ValueError(f'model.g_native_size={native_size} must divide model.image_size='
-                       f'{image_size}.')
-    self.native_size = native_size
+    self.native_size = check_native_size(native_size, image_size)
     widths = [features * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 512, 256, 128, 64
     self.base, self.input_layer = base, input_layer
     if input_layer == 'conv_transpose':  # 1x1 -> base x base, as PyTorch's kernel-4 "VALID".

@@ -157,10 +157,7 @@ class Generator(nnx.Module):
                attention_resolution: int = 0, *, rngs: nnx.Rngs, num_classes: int = 0,
                native_size: int = 0):
     mults, _, self.attention_after, _ = layout(image_size, attention_resolution)
-    if native_size and image_size % native_size:
-      raise ValueError(f'model.g_native_size={native_size} must divide model.image_size='
-                       f'{image_size}.')
-    self.native_size = native_size
+    self.native_size = dcgan.check_native_size(native_size, image_size)
     widths = [features * m for m in mults]
     self.project = nnx.Linear(z_dim, 4 * 4 * widths[0], kernel_init=xavier(), rngs=rngs)
     self.blocks = nnx.List([GBlock(cin, cout, num_classes, rngs=rngs)
