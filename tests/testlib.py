@@ -10,8 +10,10 @@ import os
 import subprocess
 import sys
 
+import jax
 import ml_collections
 import numpy as np
+from PIL import Image
 
 from jaxgan import report
 from jaxgan.gan import generate, state as gan_state
@@ -81,6 +83,22 @@ def restore(workdir: str, step: int | None = None, data: bool = False):
   finally:
     ckpt.close()
   return state, data_state
+
+
+def assert_same_run(workdir_a, workdir_b, step):
+  """The latest checkpoints (state and data iterator), restored as a fresh process would."""
+  (state_a, data_a), (state_b, data_b) = (restore(w, data=True) for w in (workdir_a, workdir_b))
+  assert int(state_a.step) == int(state_b.step) == step
+  leaves_a = jax.tree_util.tree_leaves_with_path(state_a)
+  leaves_b = jax.tree.leaves(state_b)
+  assert len(leaves_a) == len(leaves_b) > 10
+  for (path, a), b in zip(leaves_a, leaves_b):
+    a, b = np.asarray(a), np.asarray(b)  # The key is a raw uint32 PRNGKey array.
+    assert np.array_equal(a, b), f'leaf {jax.tree_util.keystr(path)} differs'
+  assert data_a == data_b
+  grid = f'samples/step_{step:07d}.png'
+  assert np.array_equal(np.asarray(Image.open(os.path.join(workdir_a, grid))),
+                        np.asarray(Image.open(os.path.join(workdir_b, grid))))
 
 
 def read_scalars(workdir: str, tag: str) -> list[tuple[int, float]]:

@@ -48,6 +48,21 @@ def digits(config: ml_collections.ConfigDict) -> Source:
   return array_source(images, labels, num_classes=10, class_names=tuple(map(str, range(10))))
 
 
+def fashion_mnist(config: ml_collections.ConfigDict) -> Source:
+  """Fashion-MNIST at model.image_size (jaxgan.data.fashion_mnist): TFDS if prepared, else the
+  IDX files in data.path (default: Debian's folder)."""
+  from jaxgan.data import fashion_mnist as fm  # pylint: disable=g-import-not-at-top
+  if config.model.channels != 1:
+    raise DataError(f'Fashion-MNIST is grayscale: set --config.model.channels=1 (got '
+                    f'{config.model.channels}).')
+  images, labels, origin = fm.prepared(config.data.split, config.model.image_size,
+                                       config.data.path, config.data.tfds_dir)
+  logging.info('Fashion-MNIST %s: %d images from %s at %d px.', config.data.split, len(images),
+               origin, config.model.image_size)
+  return Source(lambda i: {'image': transforms.to_unit_range(images[i]), 'label': labels[i]},
+                len(images), num_classes=len(fm.CLASS_NAMES), class_names=fm.CLASS_NAMES)
+
+
 def mixture(name: str) -> Callable[[ml_collections.ConfigDict], Source]:
   def build(config):
     points, component = gaussians.sample_mixture(name, config.data.num_points, config.seed)
@@ -165,6 +180,7 @@ DATASETS: dict[str, Callable[[ml_collections.ConfigDict], Source]] = {
     'grid25': mixture('grid25'),
     'cifar10': tfds_source('cifar10', CIFAR10_CLASSES),
     'celeb_a': tfds_source('celeb_a'),
+    'fashion_mnist': fashion_mnist,
     'folder': folder,
 }
 

@@ -13,9 +13,8 @@ import time
 import jax
 import numpy as np
 import pytest
-from PIL import Image
 
-from testlib import REPO, build_gan, get_config, restore, tiny
+from testlib import REPO, assert_same_run, build_gan, get_config, restore, tiny
 from jaxgan.gan import train
 from jaxgan.run import checkpoint, sharding
 
@@ -31,22 +30,6 @@ def digits_config(steps, **overrides):
     section, _, field = name.rpartition('.')
     (config[section] if section else config)[field] = value
   return config
-
-
-def assert_same_run(workdir_a, workdir_b, step):
-  """The latest checkpoints (state and data iterator), restored as a fresh process would."""
-  (state_a, data_a), (state_b, data_b) = (restore(w, data=True) for w in (workdir_a, workdir_b))
-  assert int(state_a.step) == int(state_b.step) == step
-  leaves_a = jax.tree_util.tree_leaves_with_path(state_a)
-  leaves_b = jax.tree.leaves(state_b)
-  assert len(leaves_a) == len(leaves_b) > 10
-  for (path, a), b in zip(leaves_a, leaves_b):
-    a, b = np.asarray(a), np.asarray(b)  # The key is a raw uint32 PRNGKey array.
-    assert np.array_equal(a, b), f'leaf {jax.tree_util.keystr(path)} differs'
-  assert data_a == data_b
-  grid = f'samples/step_{step:07d}.png'
-  assert np.array_equal(np.asarray(Image.open(os.path.join(workdir_a, grid))),
-                        np.asarray(Image.open(os.path.join(workdir_b, grid))))
 
 
 @pytest.mark.parametrize('overrides', [
