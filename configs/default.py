@@ -83,7 +83,7 @@ def get_config() -> ml_collections.ConfigDict:
   """A GAN experiment (task 'gan'): run_config() and the fields of jaxgan.gan."""
   c = run_config()
   c.sample_every = 1_000
-  # Evaluators by name (see jaxgan.gan.evaluators.EVALUATORS), each with its own period and
+  # Evaluators by name (modules of jaxgan/gan/evaluators/), each with its own period and
   # sample count, e.g. c.evals.fid = dict(every=5_000, num_samples=10_000); `every` defaults to
   # eval_every. Scores land in TensorBoard as eval_<metric> (EMA) and eval_<metric>_raw.
   c.evals = ml_collections.ConfigDict()

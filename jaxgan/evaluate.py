@@ -28,7 +28,7 @@ def define_flags():
   flags.DEFINE_string('workdir', None, 'Working directory of a training run.', required=True)
   flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
   flags.DEFINE_list('evals', None, f'Evaluators, comma-separated: '
-                    f'{sorted(evaluators.EVALUATORS)} (default: those of the run\'s config.evals).')
+                    f'{list(evaluators.names())} (default: those of the run\'s config.evals).')
   flags.DEFINE_bool('best', False, 'Score the best checkpoint (<workdir>/best) instead.')
   flags.DEFINE_integer('num_samples', None, 'Samples per evaluator (default: its own).')
   flags.DEFINE_bool('raw', True, 'Also score the raw generator of runs with an EMA (_raw).')
@@ -53,7 +53,7 @@ def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_sam
   names = names or list(config.get('evals') or {})
   if not names:
     raise ValueError(f'Nothing to evaluate: pass --evals (one or more of '
-                     f'{sorted(evaluators.EVALUATORS)}); the run has no config.evals.')
+                     f'{list(evaluators.names())}); the run has no config.evals.')
   specs = evaluators.parse_specs(config, names, num_samples=num_samples, weights=weights)
   scorers = evaluators.build(config, specs)
   draw = evaluators.make_generator(config, gan, sharding.make_mesh(), truncation)

@@ -238,7 +238,7 @@ def test_short_acgan_digits_run_raises_class_agreement(workdir):
   mesh = sharding.make_mesh()
   gan, _, init = build_gan(config, mesh)
   draw = evaluators.make_generator(config, gan, mesh)
-  score = evaluators.EVALUATORS['class_agreement'].build(config, {})
+  score = evaluators.get('class_agreement').build(config, {})
 
   def agreement(params, stats):
     samples = draw(params, stats, 200)

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 
 import ml_collections
 import numpy as np
@@ -28,6 +29,47 @@ def stats_cache(tmp_path, monkeypatch):
     shutil.copy(trained, cache / trained.name)
   monkeypatch.setenv('JAXGAN_CACHE', str(cache))
   return cache
+
+
+def test_every_evaluator_is_a_module_found_by_name():
+  assert evaluators.names() == ('class_agreement', 'class_coverage', 'digits_confident',
+                                'digits_fd', 'diversity', 'fid', 'is', 'kid', 'mode_coverage',
+                                'prdc')
+  for name in evaluators.names():
+    module = evaluators.get(name)
+    assert module.METRICS and set(module.METRICS.values()) <= {'min', 'max'}, name
+    assert isinstance(module.NUM_SAMPLES, int) and isinstance(module.OPTIONS, frozenset), name
+    assert callable(module.build), name
+  assert evaluators.get('is').METRICS == {'is': 'max', 'is_std': 'min'}  # is_.py: a keyword.
+  with pytest.raises(ValueError, match=r"Unknown evaluator 'specs'.*'digits_fd'"):
+    evaluators.get('specs')  # The package's machinery is no evaluator.
+  assert [evaluators.metric_mode(m) for m in ('fid', 'kid_std_raw', 'is', 'class_agreement/3',
+                                              'class_agreement/3_raw')] == ['min'] * 2 + ['max'] * 3
+  with pytest.raises(ValueError, match=r"Unknown metric 'fdi'.*'digits_fd'"):
+    evaluators.metric_mode('fdi')
+
+
+def test_a_new_evaluator_is_one_module_file(tmp_path, monkeypatch):
+  (tmp_path / 'pixel_mean.py').write_text(
+      "METRICS = {'pixel_mean': 'max'}\n"
+      'NUM_SAMPLES = 4\n'
+      "OPTIONS = frozenset({'offset'})\n"
+      'def build(config, options):\n'
+      "  return lambda s: {'pixel_mean': float(s.outputs.mean()) + options.get('offset', 0)}\n")
+  monkeypatch.setattr(evaluators, '__path__', [*evaluators.__path__, str(tmp_path)])
+  monkeypatch.delitem(sys.modules, 'jaxgan.gan.evaluators.pixel_mean', raising=False)
+  evaluators.names.cache_clear()
+  try:
+    config = get_config('dcgan_digits')
+    config.evals = ml_collections.ConfigDict({'pixel_mean': dict(every=2, offset=1)})
+    specs = evaluators.parse_specs(config)
+    assert specs[0].num_samples == 4 and specs[0].options == {'offset': 1}
+    score = evaluators.build(config, specs)['pixel_mean']
+    assert score(evaluators.Samples(np.zeros((4, 2, 2, 1)))) == {'pixel_mean': 1.0}
+    assert evaluators.metric_mode('pixel_mean_raw') == 'max'
+    assert evaluators.protocol('pixel_mean', config, {}) == {}  # protocol() is optional.
+  finally:
+    evaluators.names.cache_clear()
 
 
 def test_unknown_names_and_fields_fail_with_the_valid_ones():
@@ -71,7 +113,7 @@ def test_best_metric_must_be_computed():
 
 def test_mode_coverage_evaluator_on_known_points():
   config = get_config('wgan_gp_grid25')
-  score = evaluators.EVALUATORS['mode_coverage'].build(config, {})
+  score = evaluators.get('mode_coverage').build(config, {})
   centres, std = gaussians.MIXTURES['grid25']
   exact = evaluators.Samples(np.repeat(centres[:20], 2, axis=0))  # 20 of 25 modes.
   assert score(exact) == {'modes_covered': 20, 'high_quality': 1.0}
@@ -83,7 +125,7 @@ def test_digits_evaluators_pass_real_digits_and_fail_blanks(stats_cache):
   """digits_confident, class_coverage and prdc by name: held-out real digits pass, blanks
   fail (the classifier's own tests cover blobs, noise and averaged pairs)."""
   config = get_config('dcgan_digits')
-  score = {name: evaluators.EVALUATORS[name].build(config, {})
+  score = {name: evaluators.get(name).build(config, {})
            for name in ('digits_confident', 'class_coverage', 'prdc')}
   real = evaluators.Samples(digits_split(16, 'train')[0][:500])
   blank = evaluators.Samples(np.full((500, 16, 16, 1), -1.0, np.float32))
@@ -98,7 +140,7 @@ def test_digits_evaluators_pass_real_digits_and_fail_blanks(stats_cache):
 
 def test_class_agreement_evaluator_reports_the_worst_class(stats_cache):
   config = get_config('cgan_digits')
-  score = evaluators.EVALUATORS['class_agreement'].build(config, {})
+  score = evaluators.get('class_agreement').build(config, {})
   images, labels = digits_split(16, 'test')
   right = score(evaluators.Samples(images, labels))
   assert right['class_agreement'] >= 0.9 and right['class_agreement_min'] >= 0.75
@@ -112,7 +154,7 @@ def test_class_agreement_evaluator_scores_every_class(stats_cache):
   confidently reads as k, recomputed from the classifier's own readings; an asked 3 drawn as a
   7 (and back) fails those two classes only."""
   config = get_config('cgan_digits')
-  score = evaluators.EVALUATORS['class_agreement'].build(config, {})
+  score = evaluators.get('class_agreement').build(config, {})
   images, labels = digits_split(16, 'test')
   swapped = np.select([labels == 7, labels == 3], [3, 7], labels)
   predicted, confident = classifier.load_digits_classifier().read(images)
@@ -130,7 +172,7 @@ def test_class_agreement_evaluator_scores_every_class(stats_cache):
 def test_prdc_evaluator_on_raw_points_of_a_mixture():
   """On the grid of 25 the real side is a fresh draw of the mixture (not the training one)."""
   config = get_config('wgan_gp_grid25')
-  score = evaluators.EVALUATORS['prdc'].build(config, {'num_real': 2500})
+  score = evaluators.get('prdc').build(config, {'num_real': 2500})
   fresh = gaussians.sample_mixture('grid25', 2500, seed=123)[0]
   good = score(evaluators.Samples(fresh))
   assert min(good['precision'], good['recall'], good['coverage']) >= 0.9

@@ -33,7 +33,7 @@ FORBIDDEN = {
 
 @pytest.mark.parametrize('folder', sorted(FORBIDDEN))
 def test_imports_point_down_only(folder):
-  files = sorted((PACKAGE / folder).glob('*.py'))
+  files = sorted((PACKAGE / folder).rglob('*.py'))
   assert files
   for path in files:
     bad = sorted(m for m in imported_modules(path)
