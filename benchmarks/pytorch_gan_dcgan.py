@@ -164,6 +164,7 @@ class TrainResult:
   discriminator: Discriminator
   steps: int  # Iterations (one G and one D step each).
   seconds: float  # Training only: from the first step to the end of the last.
+  images_seen: int  # Real images D was shown.
   epochs: float
   threads: int  # torch.get_num_threads() during training.
   batch_size: int
@@ -171,7 +172,8 @@ class TrainResult:
   d_loss: float
 
   def facts(self) -> dict:
-    return dict(steps=self.steps, seconds=round(self.seconds, 3), epochs=round(self.epochs, 4),
+    return dict(steps=self.steps, wall_s=round(self.seconds, 3), images_seen=self.images_seen,
+                epochs=round(self.epochs, 4),
                 threads=self.threads, batch_size=self.batch_size,
                 g_loss=round(self.g_loss, 4), d_loss=round(self.d_loss, 4))
 
@@ -212,17 +214,16 @@ def train(images: np.ndarray, seconds: float | None = None, seed: int = 0,
     g, d, opt_g, opt_d = build(latent_dim, size, channels, lr, betas)
     g.train()
     d.train()
-    steps, out = 0, None
+    steps, seen, out = 0, 0, None
     start = time.perf_counter()
     for picks in shuffled_batches(num, batch_size):
       real = data[picks]
       out = train_step(g, d, opt_g, opt_d, real, torch.randn(len(real), latent_dim))
-      steps += 1
+      steps, seen = steps + 1, seen + len(real)
       elapsed = time.perf_counter() - start
       if (seconds is not None and elapsed >= seconds) or steps == max_steps:
         break
-  batches_per_epoch = -(-num // batch_size)
-  return TrainResult(g, d, steps, elapsed, steps / batches_per_epoch, torch.get_num_threads(),
+  return TrainResult(g, d, steps, elapsed, seen, seen / num, torch.get_num_threads(),
                      batch_size, float(out['g_loss']), float(out['d_loss']))
 
 

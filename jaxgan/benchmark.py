@@ -9,6 +9,17 @@ step of each equal to jaxgan's) in the same process, so machine load affects bot
 last line printed is one JSON object.
 
   python -m jaxgan.benchmark --config=configs/dcgan_cifar.py --batch_size=64 --compare_torch
+
+`--versus_peer` measures quality instead of speed: it trains the config as `python -m
+jaxgan.main` does and times the whole run (W, start to final checkpoint), then trains
+benchmarks/pytorch_gan_dcgan.py (our PyTorch twin of PyTorch-GAN's DCGAN, at its own defaults)
+on the same images for W seconds of training, draws --num_samples from each (jaxgan: the EMA
+generator, seed 0; the peer: eval mode, seed 0) and scores both, and real held-out images, with
+the Fashion-MNIST judges. It prints one table and, last, one JSON object, and leaves the samples
+(.npz) and 8x8 grids (.png) in <workdir>/versus_peer/. Only "the peer gets W" is supported:
+jaxgan's loop has no time budget (a config's schedule is set by num_steps).
+
+  python -m jaxgan.benchmark --config=configs/dcgan_fashion.py --versus_peer --num_samples=10000
 """
 
 import importlib.util
@@ -16,6 +27,8 @@ import io
 import json
 import os
 import resource
+import sys
+import tempfile
 import time
 
 import jax
@@ -26,10 +39,11 @@ from absl import app, flags
 from ml_collections import config_flags
 from PIL import Image
 
-from jaxgan import models
+from jaxgan import images as images_lib, models
 from jaxgan.data import pipeline, sources, transforms
 from jaxgan.gan import state as state_lib, steps
 from jaxgan.run import cli, guards, loop, sharding
+from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import build_state
 
 
@@ -48,12 +62,21 @@ def define_flags():
   flags.DEFINE_enum('loop', 'auto', ['auto', 'scan', 'unroll'],
                     'steps_per_call loop: a while loop (scan) or inlined (unroll); auto: unroll '
                     'on CPU only.')
+  flags.DEFINE_boolean('versus_peer', False, 'Quality, not speed: train the config and the '
+                       'PyTorch-GAN DCGAN peer for the same wall time, score both.')
+  flags.DEFINE_integer('num_samples', 10_000, '--versus_peer: samples scored per side.')
+  flags.DEFINE_string('workdir', None, '--versus_peer: an empty or new folder for the jaxgan '
+                      'run, the samples and grids (default: a new temporary folder, kept).')
+  flags.DEFINE_integer('peer_seed', None, '--versus_peer: the peer\'s torch seed (default: '
+                       'config.seed).')
 
 
 FLAGS = flags.FLAGS
 
-TORCH_REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                               'benchmarks', 'torch_reference.py')
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          'benchmarks')
+TORCH_REFERENCE = os.path.join(BENCHMARKS, 'torch_reference.py')
+PEER = os.path.join(BENCHMARKS, 'pytorch_gan_dcgan.py')
 
 
 def synthetic_batch(config: ml_collections.ConfigDict, mesh, steps_per_call: int) -> dict:
@@ -157,13 +180,16 @@ def pipeline_images_per_s(config: ml_collections.ConfigDict, num_batches: int) -
   return num_batches * config.batch_size / (time.perf_counter() - start)
 
 
-def load_torch_reference():
-  spec = importlib.util.spec_from_file_location('torch_reference', TORCH_REFERENCE)
+def load_torch_reference(path: str = TORCH_REFERENCE, flag: str = '--compare_torch'):
+  name = os.path.splitext(os.path.basename(path))[0]
+  spec = importlib.util.spec_from_file_location(name, path)
   module = importlib.util.module_from_spec(spec)
+  sys.modules[name] = module  # Where dataclasses look their module up.
   try:
     spec.loader.exec_module(module)
   except ImportError as e:
-    raise SystemExit(f'--compare_torch needs PyTorch ({e}). Install it with: '
+    del sys.modules[name]
+    raise SystemExit(f'{flag} needs PyTorch ({e}). Install it with: '
                      f'pip install -e ".[torch]"') from e
   return module
 
@@ -214,11 +240,179 @@ def run(config: ml_collections.ConfigDict, num_steps: int, warmup: int, compare_
   return {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}
 
 
+# Quality against a peer (--versus_peer) ------------------------------------------------------
+
+JUDGES = ('main', 'plain')  # jaxgan.metrics.fashion_classifier; 'plain' is scored when shipped.
+FIGURES = ('fd', 'confident', 'classes', 'precision', 'recall', 'density', 'coverage')
+MAX_REAL = 10_000  # Held-out real images there are to score (train[50000:]).
+
+
+def peer_images(config: ml_collections.ConfigDict) -> np.ndarray:
+  """The config's training images as uint8 (N, H, W, C): the ones its run trains on."""
+  if config.data.name == 'fashion_mnist':
+    from jaxgan.data import fashion_mnist  # pylint: disable=g-import-not-at-top
+    pixels = fashion_mnist.prepared(config.data.split, config.model.image_size,
+                                    config.data.path, config.data.tfds_dir)[0]
+  else:
+    source = sources.build_source(config)
+    pixels = np.stack([transforms.to_uint8(source[i]['image']) for i in range(len(source))])
+  return pixels[:config.data.max_examples] if config.data.max_examples else pixels
+
+
+def fashion_scorers(config: ml_collections.ConfigDict, make_scorer=None):
+  """({judge: Scorer} of the judges that are shipped, {judge: why not} of the others).
+
+  The main judge must be there; the weights are loaded now, before any training."""
+  if make_scorer is None:
+    from jaxgan.metrics import fashion  # pylint: disable=g-import-not-at-top
+    make_scorer = lambda name: fashion.Scorer(name, config.data.path, config.data.tfds_dir)
+  scorers, missing = {}, {}
+  for name in JUDGES:
+    scorer = make_scorer(name)
+    try:
+      scorer.judge  # pylint: disable=pointless-statement
+    except FileNotFoundError as e:
+      if name == JUDGES[0]:
+        raise
+      missing[name] = str(e)
+      continue
+    scorers[name] = scorer
+  return scorers, missing
+
+
+def check_versus_workdir(workdir: str) -> None:
+  path = workdir_lib.path(workdir)
+  if (path / 'config.json').exists() or (path / 'checkpoints').exists():
+    raise ValueError(f'--workdir={workdir} already holds a run: it would resume, and its wall '
+                     f'time would not be the whole run. Give an empty or new folder.')
+
+
+def save_samples(folder, name: str, pixels: np.ndarray) -> dict:
+  """<folder>/<name>.npz (`samples`, uint8) and <name>.png (8x8 grid of the first 64)."""
+  buffer = io.BytesIO()
+  np.savez(buffer, samples=pixels)
+  npz, png = folder / f'{name}.npz', folder / f'{name}.png'
+  npz.write_bytes(buffer.getvalue())
+  grid = images_lib.make_grid(pixels[:64].astype(np.float32) / 127.5 - 1.0, columns=8)
+  images_lib.save_png(png, grid)
+  return {'npz': os.fspath(npz), 'png': os.fspath(png)}
+
+
+def plain_floats(figures: dict) -> dict:
+  return {k: int(v) if isinstance(v, (int, np.integer)) else float(v) for k, v in figures.items()}
+
+
+def versus_peer(config: ml_collections.ConfigDict, workdir: str | None, num_samples: int,
+                peer_seed: int | None = None, sample_seed: int = 0, make_scorer=None) -> dict:
+  """Trains the config (timed whole: W) and the PyTorch-GAN DCGAN peer for W seconds of
+  training on the same images; scores num_samples of each, and real images, by the judges.
+
+  `make_scorer(judge)`: a jaxgan.metrics.fashion.Scorer-like object (tests pass fakes).
+  """
+  from jaxgan.gan import generate, train  # pylint: disable=g-import-not-at-top
+  if config.data.name != 'fashion_mnist':
+    raise ValueError(f'--versus_peer scores with the Fashion-MNIST judges; config.data.name is '
+                     f'{config.data.name!r} (use a *_fashion config).')
+  if num_samples <= 5:
+    raise ValueError(f'--num_samples={num_samples}: the figures need more than 5 samples.')
+  if importlib.util.find_spec('torch') is None:  # Imported after jaxgan's timed run.
+    raise SystemExit('--versus_peer needs PyTorch. Install it with: pip install -e ".[torch]"')
+  scorers, missing = fashion_scorers(config, make_scorer)
+  workdir = workdir or tempfile.mkdtemp(prefix=f'versus_peer_{config.name}_')
+  check_versus_workdir(workdir)
+
+  load = {'start': os.getloadavg()[0]}  # The sides run one after the other: say how loaded.
+  start = time.perf_counter()  # The whole run, as python -m jaxgan.main runs it.
+  state = train.train_and_evaluate(config, workdir)
+  wall = time.perf_counter() - start
+  load['after_jaxgan'] = os.getloadavg()[0]
+  jax_steps = int(jax.device_get(state.step))
+
+  peer = load_torch_reference(PEER, '--versus_peer')
+  data = peer_images(config)
+  peer_seed = config.seed if peer_seed is None else peer_seed
+  trained = peer.train(data, seconds=wall, seed=peer_seed)
+  load['after_peer'] = os.getloadavg()[0]
+
+  run_config, gan, run_state, standing = generate.load_run(workdir)
+  samples = {
+      'jaxgan': transforms.to_uint8(generate.generate_samples(
+          run_config, gan, run_state, num_samples, sample_seed, use_ema=True,
+          standing=standing)),
+      'peer': peer.sample(trained.generator, num_samples, sample_seed),
+  }
+  folder = workdir_lib.path(workdir) / 'versus_peer'
+  folder.mkdir(parents=True, exist_ok=True)
+  files = {side: save_samples(folder, side, pixels) for side, pixels in samples.items()}
+
+  figures, protocol = {}, {}
+  for judge, scorer in scorers.items():
+    figures[judge] = {'real': plain_floats(scorer.real_figures(min(num_samples, MAX_REAL)))}
+    for side, pixels in samples.items():
+      figures[judge][side] = plain_floats(scorer.score(pixels))
+    protocol[judge] = scorer.protocol(num_samples, sample_seed)
+  import torch  # pylint: disable=g-import-not-at-top
+  return {
+      'config': config.name, 'workdir': os.fspath(workdir), 'num_samples': num_samples,
+      'sample_seed': sample_seed, 'backend': jax.default_backend(), 'cpus': os.cpu_count(),
+      'load_average_1min': {k: round(v, 2) for k, v in load.items()},
+      'jaxgan': {'steps': jax_steps, 'wall_s': round(wall, 3), 'batch_size': config.batch_size,
+                 'images_seen': jax_steps * config.batch_size * config.optim.n_critic,
+                 'sampling': 'EMA generator' if config.model.ema_decay > 0 else 'generator',
+                 'timed': 'whole run: start to final checkpoint (compilation, in-training '
+                          'evaluations, grids and checkpoints included)'},
+      'peer': trained.facts() | {
+          'seed': peer_seed, 'images': len(data),
+          'source': peer.SOURCE, 'torch': torch.__version__,
+          'sampling': 'eval mode (BatchNorm running statistics)',
+          'timed': 'training steps only (data in memory)'},
+      'figures': figures, 'protocol': protocol, 'judges_missing': missing, 'files': files,
+  }
+
+
+def figure_text(name: str, value) -> str:
+  if isinstance(value, int) or name == 'classes':
+    return str(int(value))
+  return f'{value:.2f}' if name == 'fd' else f'{value:.3f}'
+
+
+def versus_table(result: dict) -> str:
+  """A Markdown table: real images, the config and the peer; steps, wall s, figures per judge."""
+  judges = list(result['figures'])
+  header = ['', 'steps', 'wall s'] + [f'{j} {f}' for j in judges for f in FIGURES]
+  rows = [['real images', '-', '-'],
+          [result['config'], str(result['jaxgan']['steps']), f"{result['jaxgan']['wall_s']:.1f}"],
+          ['PyTorch-GAN DCGAN', str(result['peer']['steps']), f"{result['peer']['wall_s']:.1f}"]]
+  for row, side in zip(rows, ('real', 'jaxgan', 'peer')):
+    row += [figure_text(f, result['figures'][j][side][f]) for j in judges for f in FIGURES]
+  lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+  return '\n'.join(lines + ['| ' + ' | '.join(row) + ' |' for row in rows])
+
+
+def print_versus(result: dict) -> None:
+  print(versus_table(result))
+  print(f"{result['num_samples']} samples per row (seed {result['sample_seed']}); the peer "
+        f"trained {result['peer']['wall_s']:.1f} s ({result['peer']['threads']} torch threads) "
+        f"against jaxgan's whole run of {result['jaxgan']['wall_s']:.1f} s; load average "
+        f"{', '.join(f'{v:.1f}' for v in result['load_average_1min'].values())} (start, after "
+        f"jaxgan, after the peer) on {result['cpus']} CPUs; files in "
+        f"{result['workdir']}/versus_peer")
+  for judge, why in result['judges_missing'].items():
+    print(f'judge {judge!r} not scored: {why}')
+  print(json.dumps(result))
+
+
 def main(argv):
   del argv
   config = FLAGS.config
   if config is None:
     raise app.UsageError('Pass --config=configs/<name>.py')
+  if FLAGS.versus_peer:
+    if FLAGS['batch_size'].present:
+      raise app.UsageError('--versus_peer trains the config as it is: set its batch with '
+                           '--config.batch_size, not --batch_size.')
+    print_versus(versus_peer(config, FLAGS.workdir, FLAGS.num_samples, FLAGS.peer_seed))
+    return
   with config.unlocked():
     config.batch_size = FLAGS.batch_size
   result = run(config, FLAGS.steps, FLAGS.warmup, FLAGS.compare_torch, FLAGS.torch_compile,

@@ -130,8 +130,8 @@ def test_epochs_reshuffle_and_keep_the_last_small_batch():
 
 
 def test_time_budget_is_honoured():
-  result = peer.train(images(64), seconds=2.0, batch_size=16)
-  per_step = result.seconds / result.steps
-  assert result.steps >= 2
+  result = peer.train(images(64), seconds=2.0, batch_size=4)
+  per_step = result.seconds / result.steps  # The last step ends past the budget, by < 1 step.
+  assert result.steps >= 1 and result.images_seen == 4 * result.steps
   assert 2.0 <= result.seconds <= 2.0 + max(3 * per_step, 0.5)  # Loose: never a speed test.
   assert result.threads == torch.get_num_threads()
