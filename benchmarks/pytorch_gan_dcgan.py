@@ -34,7 +34,8 @@ pictures were drawn, in batches of the training batch size.
 
 Their DataLoader resizes and converts every image on every epoch (PIL, workers=0); here the
 prepared images sit in memory as one tensor, and only training is timed. Threads: PyTorch's
-default (nothing is set here); `TrainResult.threads` reports it.
+default (nothing is set here); `TrainResult.threads` reports it. Like their script, it trains on
+CUDA when asked (`device`); the noise is drawn on the CPU either way.
 """
 
 from __future__ import annotations
@@ -115,11 +116,12 @@ def init_weights(module: nn.Module) -> None:
 
 
 def build(latent_dim: int = LATENT_DIM, img_size: int = IMG_SIZE, channels: int = CHANNELS,
-          lr: float = LR, betas: tuple[float, float] = BETAS):
-  """(G, D, G's Adam, D's Adam), initialised from torch's global generator."""
+          lr: float = LR, betas: tuple[float, float] = BETAS, device: str = 'cpu'):
+  """(G, D, G's Adam, D's Adam), initialised from torch's global generator, on `device`."""
   g, d = Generator(latent_dim, img_size, channels), Discriminator(img_size, channels)
   init_weights(g)
   init_weights(d)
+  g, d = g.to(device), d.to(device)
   return (g, d, torch.optim.Adam(g.parameters(), lr=lr, betas=betas),
           torch.optim.Adam(d.parameters(), lr=lr, betas=betas))
 
@@ -139,8 +141,8 @@ def train_step(g, d, opt_g, opt_d, real: torch.Tensor, z: torch.Tensor) -> dict:
   Returns the losses and what they were computed from: D's outputs in the G step
   (`p_gen`), on the real batch (`p_real`) and on the detached fakes (`p_fake`), and the fakes.
   """
-  valid = torch.ones(len(real), 1)
-  fake = torch.zeros(len(real), 1)
+  valid = torch.ones(len(real), 1, device=real.device)
+  fake = torch.zeros(len(real), 1, device=real.device)
   opt_g.zero_grad()
   gen_imgs = g(z)
   p_gen = d(gen_imgs)
@@ -199,26 +201,31 @@ def shuffled_batches(num: int, batch_size: int):
 def train(images: np.ndarray, seconds: float | None = None, seed: int = 0,
           max_steps: int | None = None, batch_size: int = BATCH_SIZE,
           latent_dim: int = LATENT_DIM, lr: float = LR,
-          betas: tuple[float, float] = BETAS) -> TrainResult:
+          betas: tuple[float, float] = BETAS, device: str = 'cpu') -> TrainResult:
   """Trains the peer on uint8 (N, H, W, C) images until `seconds` of training have passed (the
   step that crosses the budget completes) or `max_steps` iterations, whichever comes first.
 
   Building the networks and the data tensor is not timed. Init, dropout, shuffling and noise
-  come from torch's generator seeded with `seed`.
+  come from torch's generator seeded with `seed` (on CUDA, the GPU's generator is not forked,
+  and each step ends in a synchronisation, as their loop's per-batch print of loss.item()).
   """
   if seconds is None and max_steps is None:
     raise ValueError('Give the peer a budget: seconds or max_steps.')
-  data = to_tensor(images)
+  data = to_tensor(images).to(device)
   num, channels, size = len(data), data.shape[1], data.shape[2]
   with seeded(seed):
-    g, d, opt_g, opt_d = build(latent_dim, size, channels, lr, betas)
+    g, d, opt_g, opt_d = build(latent_dim, size, channels, lr, betas, device)
+    cuda = data.is_cuda
     g.train()
     d.train()
     steps, seen, out = 0, 0, None
     start = time.perf_counter()
     for picks in shuffled_batches(num, batch_size):
-      real = data[picks]
-      out = train_step(g, d, opt_g, opt_d, real, torch.randn(len(real), latent_dim))
+      real = data[picks.to(device)]
+      z = torch.randn(len(real), latent_dim).to(device)
+      out = train_step(g, d, opt_g, opt_d, real, z)
+      if cuda:
+        torch.cuda.synchronize()
       steps, seen = steps + 1, seen + len(real)
       elapsed = time.perf_counter() - start
       if (seconds is not None and elapsed >= seconds) or steps == max_steps:
@@ -229,7 +236,7 @@ def train(images: np.ndarray, seconds: float | None = None, seed: int = 0,
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
   """float (N, C, H, W) in [-1, 1] -> uint8 (N, H, W, C), rounding to nearest (as jaxgan's)."""
-  x = images.permute(0, 2, 3, 1).numpy()
+  x = images.permute(0, 2, 3, 1).cpu().numpy()
   return np.clip(np.round((x + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
@@ -244,6 +251,7 @@ def sample(g: Generator, num: int, seed: int = 0, batch_size: int = 500,
   """
   latent_dim = g.project.in_features
   z = torch.randn(num, latent_dim, generator=torch.Generator().manual_seed(seed))
+  z = z.to(next(g.parameters()).device)
   kept = {k: v.clone() for k, v in g.state_dict().items()}
   was_training = g.training
   g.train(train_mode)

@@ -331,7 +331,10 @@ def versus_peer(config: ml_collections.ConfigDict, workdir: str | None, num_samp
   peer = load_torch_reference(PEER, '--versus_peer')
   data = peer_images(config)
   peer_seed = config.seed if peer_seed is None else peer_seed
-  trained = peer.train(data, seconds=wall, seed=peer_seed)
+  import torch  # pylint: disable=g-import-not-at-top
+  # Their script trains on CUDA when there is one; on CPU when jaxgan does.
+  device = 'cuda' if jax.default_backend() == 'gpu' and torch.cuda.is_available() else 'cpu'
+  trained = peer.train(data, seconds=wall, seed=peer_seed, device=device)
   load['after_peer'] = os.getloadavg()[0]
 
   run_config, gan, run_state, standing = generate.load_run(workdir)
@@ -351,7 +354,6 @@ def versus_peer(config: ml_collections.ConfigDict, workdir: str | None, num_samp
     for side, pixels in samples.items():
       figures[judge][side] = plain_floats(scorer.score(pixels))
     protocol[judge] = scorer.protocol(num_samples, sample_seed)
-  import torch  # pylint: disable=g-import-not-at-top
   return {
       'config': config.name, 'workdir': os.fspath(workdir), 'num_samples': num_samples,
       'sample_seed': sample_seed, 'backend': jax.default_backend(), 'cpus': os.cpu_count(),
@@ -363,7 +365,7 @@ def versus_peer(config: ml_collections.ConfigDict, workdir: str | None, num_samp
                           'evaluations, grids and checkpoints included)'},
       'peer': trained.facts() | {
           'seed': peer_seed, 'images': len(data),
-          'source': peer.SOURCE, 'torch': torch.__version__,
+          'source': peer.SOURCE, 'torch': torch.__version__, 'device': device,
           'sampling': 'eval mode (BatchNorm running statistics)',
           'timed': 'training steps only (data in memory)'},
       'figures': figures, 'protocol': protocol, 'judges_missing': missing, 'files': files,
