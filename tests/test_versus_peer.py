@@ -130,6 +130,6 @@ def test_versus_peer_command_with_the_real_judge(tmp_path):
   assert result['peer']['wall_s'] >= result['jaxgan']['wall_s']
   for judge, figures in result['figures'].items():
     assert result['protocol'][judge]['judge'].startswith(f'fashion_{judge}_32')
-    assert figures['real']['confident'] > figures['peer']['confident'] - 1  # Figures are there.
+    assert figures['real']['confident'] > 0.5 and figures['real']['classes'] == 10  # Real images.
     for side in ('real', 'jaxgan', 'peer'):
       assert np.isfinite(figures[side]['fd'])
