@@ -176,8 +176,9 @@ def _forward(graphdef, params, images, image_size, output):
 
 
 @dataclasses.dataclass(frozen=True)
-class DigitsClassifier:
-  """A trained `DigitsCNN` as a pure function of float images in [-1, 1], NHWC, 1 channel.
+class Classifier:
+  """A trained CNN (`DigitsCNN`, or a Fashion-MNIST judge of jaxgan.metrics.fashion_classifier)
+  as a pure function of float images in [-1, 1], NHWC, 1 channel.
 
   Logits are divided by the fitted `temperature`, so softmax gives calibrated probabilities.
   """
@@ -228,6 +229,9 @@ class DigitsClassifier:
     return self._apply(images, 'layout')
 
 
+DigitsClassifier = Classifier  # The name of the digits' judge before Fashion-MNIST had one.
+
+
 def cache_path(image_size: int) -> pathlib.Path:
   return cache_dir() / f'digits_classifier_{image_size}_v{VERSION}.npz'
 
@@ -237,13 +241,13 @@ def _leaf_names(params) -> list[str]:
   return [jax.tree_util.keystr(p, simple=True, separator='/') for p, _ in paths]
 
 
-def _save(path: pathlib.Path, params, temperature: float) -> None:
+def save_params(path, params, temperature: float) -> None:
   # Temp file + os.replace: a reader (or a parallel test worker) never sees half a file.
   arrays = dict(zip(_leaf_names(params), map(np.asarray, jax.tree.leaves(params))))
   save_npz(path, arrays | {'temperature': np.float64(temperature)})
 
 
-def _load(path: pathlib.Path, template):
+def load_params(path, template):
   """(params shaped like `template`, temperature) from `path`; raises if missing or corrupt."""
   with np.load(path) as f:
     leaves = [f[name] for name in _leaf_names(template)]
@@ -257,10 +261,10 @@ def _load(path: pathlib.Path, template):
 
 
 def build_digits_classifier(image_size: int = IMAGE_SIZE, steps: int = TRAIN_STEPS,
-                            seed: int = SEED) -> DigitsClassifier:
+                            seed: int = SEED) -> Classifier:
   """Trains the classifier, then fits its temperature on held-out digits (`calibration_set`)."""
   graphdef, params = train_digits_classifier(image_size, steps, seed)
-  uncalibrated = DigitsClassifier(graphdef, params, image_size)
+  uncalibrated = Classifier(graphdef, params, image_size)
   images, targets = calibration_set(image_size, seed)
   return dataclasses.replace(uncalibrated, temperature=fit_temperature(
       uncalibrated.logits(images), targets))
@@ -271,7 +275,7 @@ def shipped_path(image_size: int) -> pathlib.Path:
   return pathlib.Path(__file__).with_name(f'digits_classifier_{image_size}_v{VERSION}.npz')
 
 
-def load_digits_classifier(image_size: int = IMAGE_SIZE) -> DigitsClassifier:
+def load_digits_classifier(image_size: int = IMAGE_SIZE) -> Classifier:
   """The shipped classifier, else the cached one, else one trained now (about a minute on a
   2-core CPU) and cached.
 
@@ -283,21 +287,21 @@ def load_digits_classifier(image_size: int = IMAGE_SIZE) -> DigitsClassifier:
   graphdef, template = nnx.split(abstract)
   for path in (shipped_path(image_size), cache_path(image_size)):
     try:
-      params, temperature = _load(path, template)
+      params, temperature = load_params(path, template)
     except Exception:  # missing, truncated, corrupt or stale: try the next, or retrain
       continue
-    return DigitsClassifier(graphdef, params, image_size, temperature)
+    return Classifier(graphdef, params, image_size, temperature)
   built = build_digits_classifier(image_size)
-  _save(cache_path(image_size), built.params, built.temperature)
+  save_params(cache_path(image_size), built.params, built.temperature)
   return built
 
 
-def digits_confident(classifier: DigitsClassifier, images) -> float:
+def digits_confident(classifier: Classifier, images) -> float:
   """Share of images the classifier reads as some digit with probability >= CONFIDENT."""
   return float(classifier.read(images)[1].mean())
 
 
-def class_agreement(classifier: DigitsClassifier, images, labels) -> tuple[float, np.ndarray]:
+def class_agreement(classifier: Classifier, images, labels) -> tuple[float, np.ndarray]:
   """Share of samples confidently classified as their conditioning label: overall, per class.
 
   A sample read as another digit, or as no digit with confidence, counts against its class.
@@ -316,7 +320,7 @@ def class_agreement(classifier: DigitsClassifier, images, labels) -> tuple[float
 MIN_CLASS_SHARE = 0.03  # A digit is present when 3% of all samples are confidently read as it.
 
 
-def class_coverage(classifier: DigitsClassifier, images,
+def class_coverage(classifier: Classifier, images,
                    min_share: float = MIN_CLASS_SHARE) -> tuple[np.ndarray, int]:
   """Share of each digit among the confident samples (10,), and how many digits are present.
 

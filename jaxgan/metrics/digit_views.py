@@ -46,15 +46,19 @@ def gaussian_blur(images, sigma, radius: int):
   return jax.vmap(blur_one)(padded, kernels)[..., None]
 
 
-def nuisance(key, images):
-  """Label-preserving views: sub-pixel shifts, rotation, scale, blur, contrast, noise."""
+def nuisance(key, images, shift: float = 1.5, rotation: float = 0.2, scale: float = 0.15,
+             blur: bool = True):
+  """Label-preserving views: sub-pixel shifts (up to `shift` px at 16 px), rotation (radians),
+  scale (1 +- scale), blur (unless `blur=False`), contrast, noise."""
   n, size = images.shape[0], images.shape[1]
   px = size / 16  # Amounts are set for 16 px and scale with the image.
   keys = jax.random.split(key, 6)
-  images = jax.vmap(lambda k, x: _affine_warp(k, x, 1.5 * px, 0.2, (0.85, 1.15)))(
+  images = jax.vmap(lambda k, x: _affine_warp(k, x, shift * px, rotation,
+                                              (1 - scale, 1 + scale)))(
       jax.random.split(keys[0], n), images)
-  sigma = jax.random.uniform(keys[1], (n,), maxval=0.7 * px)
-  images = gaussian_blur(images, sigma, radius=int(round(2 * px)))
+  if blur:
+    sigma = jax.random.uniform(keys[1], (n,), maxval=0.7 * px)
+    images = gaussian_blur(images, sigma, radius=int(round(2 * px)))
   contrast = jax.random.uniform(keys[2], (n, 1, 1, 1), minval=0.5, maxval=1.0)
   images = BACKGROUND + contrast * (images - BACKGROUND)
   images = images + jax.random.uniform(keys[3], (n, 1, 1, 1), minval=0.0, maxval=0.3)
