@@ -33,8 +33,8 @@ def stats_cache(tmp_path, monkeypatch):
 
 def test_every_evaluator_is_a_module_found_by_name():
   assert evaluators.names() == ('class_agreement', 'class_coverage', 'digits_confident',
-                                'digits_fd', 'diversity', 'fid', 'is', 'kid', 'mode_coverage',
-                                'prdc')
+                                'digits_fd', 'diversity', 'fashion', 'fashion_plain', 'fid', 'is',
+                                'kid', 'mode_coverage', 'prdc')
   for name in evaluators.names():
     module = evaluators.get(name)
     assert module.METRICS and set(module.METRICS.values()) <= {'min', 'max'}, name
