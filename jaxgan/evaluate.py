@@ -36,8 +36,8 @@ import zipfile
 import numpy as np
 from absl import app, flags
 from etils import epath
-from ml_collections import config_flags
 
+from jaxgan import config_files
 from jaxgan.data import sources, transforms
 from jaxgan.gan import evaluators, generate
 from jaxgan.run import cli, sharding, user_errors
@@ -55,8 +55,8 @@ def define_flags():
   flags.DEFINE_string('samples', None, 'Score these instead of a run: an .npz (`samples`, '
                       'optional `labels`) or a folder of images; needs --config.')
   with user_errors.config_overrides():
-    config_flags.DEFINE_config_file('config', None, 'With --samples: the config file whose '
-                                    'evaluators score them.', lock_config=True)
+    config_files.define_config_flag('config', None, 'With --samples: the config (a file, or a '
+                                   'shipped name) whose evaluators score them.')
   flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
   flags.DEFINE_list('evals', None, f'Evaluators, comma-separated: {list(evaluators.names())} '
                     '(default: those of the config.evals).')
@@ -83,12 +83,19 @@ def _evaluator_names(config, names) -> list[str]:
   return names
 
 
+def protocols(config, specs) -> dict[str, dict]:
+  """Each evaluator's protocol for its spec's sample count (see jaxgan.gan.evaluators)."""
+  return {s.name: evaluators.protocol(s.name, config, s.options | {'num_samples': s.num_samples})
+          | {'num_samples': s.num_samples} for s in specs}
+
+
 def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_samples=None,
-                        raw=True, weights=None, truncation: float = 0.0
-                        ) -> tuple[int, dict[str, float]]:
+                        raw=True, weights=None, truncation: float = 0.0,
+                        with_protocol: bool = False):
   """(step, {metric: value}) of a run's checkpoint; `_raw` metrics score the raw generator.
 
-  `truncation` > 0 scores samples of truncated noise (the truncation trick)."""
+  `truncation` > 0 scores samples of truncated noise (the truncation trick). With
+  `with_protocol`, (step, metrics, {evaluator: protocol}) instead."""
   config, gan, state, standing = generate.load_run(workdir, step,
                                                    'best' if best else 'checkpoints')
   specs = evaluators.parse_specs(config, _evaluator_names(config, names),
@@ -101,6 +108,10 @@ def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_sam
     if suffix and not raw:
       continue
     results |= evaluators.run(specs, scorers, draw, params, stats, suffix)
+  if with_protocol:
+    return int(state.step), results, protocols(config, specs) | {
+        '_run': dict(workdir=workdir, step=int(state.step), best=best, truncation=truncation,
+                     eval_noise='fixed for the run (config.seed, EVAL_NOISE_SALT)')}
   return int(state.step), results
 
 
@@ -197,7 +208,7 @@ def evaluate_samples(config, path: str, names=None, num_samples=None, weights=No
     seen['note'] = (f'scored as they are, not at model.image_size={size}: the feature space '
                     'resizes them')
   return {'config': config.name, 'metrics': metrics, 'protocol': {
-      s.name: evaluators.protocol(s.name, config, s.options) | seen for s in specs}}
+      name: protocol | seen for name, protocol in protocols(config, specs).items()}}
 
 
 # The command line -----------------------------------------------------------------------------
@@ -228,8 +239,12 @@ def _write(record: dict, out: str | None, summary: str):
     path = epath.Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2))
+  real = {k: v for p in record.get('protocol', {}).values()
+          for k, v in p.get('real_figures', {}).items()}
   for name, value in record['metrics'].items():
-    print(f'{name:24s} {value:.6g}')
+    ceiling = real.get(name.removesuffix('_raw'))
+    print(f'{name:24s} {value:<12.6g}' + ('' if ceiling is None else
+                                           f' real images: {ceiling:.6g}'))
   print(summary + (f' -> {out}' if out else ''))
 
 
@@ -249,11 +264,12 @@ def main(argv):
     from jaxgan.sr import evaluate as sr_evaluate  # pylint: disable=g-import-not-at-top
     sr_evaluate.sr_eval(FLAGS.workdir, FLAGS.sr_eval, ensemble=FLAGS.self_ensemble)
     return
-  step, results = evaluate_checkpoint(FLAGS.workdir, FLAGS.evals, FLAGS.step, FLAGS.best,
-                                      FLAGS.num_samples, FLAGS.raw, FLAGS.weights,
-                                      FLAGS.truncation)
+  step, results, protocol = evaluate_checkpoint(
+      FLAGS.workdir, FLAGS.evals, FLAGS.step, FLAGS.best, FLAGS.num_samples, FLAGS.raw,
+      FLAGS.weights, FLAGS.truncation, with_protocol=True)
   out = FLAGS.json or str(workdir_lib.path(FLAGS.workdir) / 'eval' / f'step_{step:07d}.json')
-  _write({'step': step, 'best': FLAGS.best, 'truncation': FLAGS.truncation, 'metrics': results},
+  _write({'step': step, 'best': FLAGS.best, 'truncation': FLAGS.truncation, 'metrics': results,
+          'protocol': protocol},
          out, f'step {step} of {FLAGS.workdir}{" (best)" if FLAGS.best else ""}')
 
 

@@ -17,7 +17,9 @@ A new evaluator is one new module here, nothing else to register. It defines
                (weights present, suitable data); networks and reference statistics load on
                first use
   protocol(config, options) -> dict (optional): how its figures are measured (reference data,
-               split, feature space or classifier version), written beside scores of samples.
+               split, feature space or classifier version), written beside every score that
+               jaxgan.evaluate writes; `options` then also holds the `num_samples` scored, and
+               a protocol may give real images' own figures (`real_figures`: the ceiling).
 
 During training every due evaluator scores samples of the EMA generator (the raw one when the
 run has no EMA) as `eval_<metric>` and of the raw generator as `eval_<metric>_raw`, from noise
