@@ -36,13 +36,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import app, flags
-from ml_collections import config_flags
 from PIL import Image
 
-from jaxgan import images as images_lib, models
+from jaxgan import config_files, images as images_lib, models
 from jaxgan.data import pipeline, sources, transforms
 from jaxgan.gan import state as state_lib, steps
-from jaxgan.run import cli, guards, loop, sharding
+from jaxgan.run import cli, guards, loop, sharding, user_errors
 from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import build_state
 
@@ -50,7 +49,8 @@ from jaxgan.run.state import build_state
 def define_flags():
   """The CLI's flags; defined only when run as a program, so that importing this module
   (tests reuse its step builder) does not clash with other modules' absl flags."""
-  config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
+  with user_errors.config_overrides():
+    config_files.define_config_flag('config')
   flags.DEFINE_integer('batch_size', 64, 'Global batch size (overrides the config).')
   flags.DEFINE_integer('steps', 5, 'Timed training steps per round.')
   flags.DEFINE_integer('warmup', 2, 'Untimed steps after compilation.')
@@ -181,6 +181,10 @@ def pipeline_images_per_s(config: ml_collections.ConfigDict, num_batches: int) -
 
 
 def load_torch_reference(path: str = TORCH_REFERENCE, flag: str = '--compare_torch'):
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f'{flag} needs {path}: benchmarks/ is part of a checkout of the '
+                            'jaxgan repository, not of the installed package (pip install -e . '
+                            'in a checkout).')
   name = os.path.splitext(os.path.basename(path))[0]
   spec = importlib.util.spec_from_file_location(name, path)
   module = importlib.util.module_from_spec(spec)
@@ -406,9 +410,11 @@ def print_versus(result: dict) -> None:
 
 def main(argv):
   del argv
-  config = FLAGS.config
+  with user_errors.config_overrides():  # A config file that failed to load fails on use.
+    config = FLAGS.config
   if config is None:
-    raise app.UsageError('Pass --config=configs/<name>.py')
+    raise app.UsageError('Pass --config=NAME (a shipped config, e.g. dcgan_cifar) or '
+                         '--config=FILE.py')
   if FLAGS.versus_peer:
     if FLAGS['batch_size'].present:
       raise app.UsageError('--versus_peer trains the config as it is: set its batch with '

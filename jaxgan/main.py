@@ -3,6 +3,7 @@
   python -m jaxgan.main --config=configs/wgan_gp_cifar.py --workdir=runs/wgan_gp_cifar
 
 With no flags it runs the embedded quick start, configs/dcgan_digits.py, in runs/dcgan_digits.
+--config takes a file from any directory or a shipped config's name (--config=wgan_gp_cifar).
 A finished run also gets <workdir>/report.md (python -m jaxgan.report rewrites it at any time).
 """
 
@@ -10,15 +11,13 @@ import os
 
 import jax
 from absl import app, flags, logging
-from ml_collections import config_flags
 
-from jaxgan import report
+from jaxgan import config_files, report
 from jaxgan.gan import train as gan_train
 from jaxgan.run import cli, sharding, user_errors
 from jaxgan.sr import train as sr_train
 
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                              'configs', 'dcgan_digits.py')
+DEFAULT_CONFIG = 'dcgan_digits'  # The shipped configs/dcgan_digits.py.
 
 FLAGS = flags.FLAGS
 
@@ -29,8 +28,7 @@ TRAINERS = {'gan': gan_train.train_and_evaluate, 'sr': sr_train.train_and_evalua
 def define_flags():
   """Flags of the command line only: importing this module defines none."""
   with user_errors.config_overrides():  # Overrides of the default config are parsed here.
-    config_flags.DEFINE_config_file('config', DEFAULT_CONFIG, 'Experiment config file.',
-                                    lock_config=True)
+    config_files.define_config_flag('config', DEFAULT_CONFIG)
   flags.DEFINE_string('workdir', None, 'Checkpoints, samples and TensorBoard logs go here '
                       '(default: runs/<config name>).')
   # Multi-process runs: detected automatically on TPU pods and SLURM; elsewhere from these flags.

@@ -109,9 +109,10 @@ def read_scalars(workdir: str, tag: str) -> list[tuple[int, float]]:
 
 # The command-line tools ----------------------------------------------------------------------
 
-def run_tool(tool: str, *args, env: dict | None = None, timeout: int = 300):
-  """`python -m jaxgan.<tool> *args` from the repository root; the CompletedProcess (text)."""
-  return subprocess.run([sys.executable, '-m', f'jaxgan.{tool}', *args], cwd=REPO,
+def run_tool(tool: str, *args, env: dict | None = None, timeout: int = 300, cwd: str = REPO):
+  """`python -m jaxgan.<tool> *args` from `cwd` (default: the repository root); the
+  CompletedProcess (text)."""
+  return subprocess.run([sys.executable, '-m', f'jaxgan.{tool}', *args], cwd=cwd,
                         env=os.environ | (env or {}), capture_output=True, text=True,
                         timeout=timeout)
 

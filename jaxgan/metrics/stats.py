@@ -3,24 +3,22 @@
   python -m jaxgan.metrics.stats --data=configs/dcgan_cifar.py --out=cifar10_train.npz
   python -m jaxgan.metrics.stats --data=digits --features=digits --out=digits.npz
 
-`--data` is a config file (its data section and image size) or a data set name of
-`jaxgan.data.DATASETS`. The output is pytorch-fid's `.npz` layout (`mu`, `sigma`), so it can be
-passed to `pytorch_fid` too. The cache (`$JAXGAN_CACHE/stats/`, default `~/.cache/jaxgan/stats/`)
+`--data` is a config (its data section and image size: a file, or a shipped config's name such
+as `dcgan_cifar`) or a data set name of `jaxgan.data.DATASETS`. The output is pytorch-fid's
+`.npz` layout (`mu`, `sigma`), so it can be passed to `pytorch_fid` too. The cache (`$JAXGAN_CACHE/stats/`, default `~/.cache/jaxgan/stats/`)
 also keeps the features themselves, which KID needs; the evaluators read the same cache.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import pathlib
-import sys
 
 import numpy as np
 from absl import app, flags, logging
 
-from jaxgan import cache
+from jaxgan import cache, config_files
 from jaxgan.data import sources
 from jaxgan.metrics import features as features_lib
 from jaxgan.metrics import fid
@@ -74,25 +72,22 @@ def reference(config, space, max_examples: int = 0) -> dict[str, np.ndarray]:
 
 
 def load_data_config(data: str):
-  """A config from a config file path, or the default config with `data.name = data`."""
-  if data.endswith('.py'):
-    if not os.path.isfile(data):
-      raise FileNotFoundError(f'--data={data!r}: no such config file.')
-    spec = importlib.util.spec_from_file_location('data_config', data)
-    module = importlib.util.module_from_spec(spec)
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(data)))
-    if repo not in sys.path:  # Config files import `configs.default`.
-      sys.path.insert(0, repo)
-    spec.loader.exec_module(module)
-    return module.get_config()
-  if data not in sources.DATASETS:
-    raise ValueError(f'--data={data!r} is neither a config file (.py) nor a data set name '
+  """A config (a file path, or a shipped config's name), or the default config with
+  `data.name = data` for a data set name."""
+  if data in sources.DATASETS:
+    from configs import default  # pylint: disable=g-import-not-at-top
+    config = default.get_config()
+    config.data.name = data
+    config.model.channels = 1 if data == 'digits' else 3
+    return config
+  if config_files.is_name(data) and data not in config_files.shipped_names():
+    raise ValueError(f'--data={data!r} is neither a config (a .py file, or one of '
+                     f'{config_files.shipped_names()}) nor a data set name '
                      f'({sorted(sources.DATASETS)}).')
-  from configs import default  # pylint: disable=g-import-not-at-top
-  config = default.get_config()
-  config.data.name = data
-  config.model.channels = 1 if data == 'digits' else 3
-  return config
+  try:
+    return config_files.load(data)
+  except ValueError as e:
+    raise ValueError(f'--data={data!r}: {e}') from e
 
 
 FLAGS = flags.FLAGS
@@ -100,7 +95,7 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Flags of the command line only: importing this module defines none."""
-  flags.DEFINE_string('data', None, 'Config file (.py) or data set name.', required=True)
+  flags.DEFINE_string('data', None, 'A config (a .py file, or a shipped config\'s name) or a data set name.', required=True)
   flags.DEFINE_string('out', None, 'Output .npz (mu, sigma); default: only the cache.')
   flags.DEFINE_enum('features', 'inception', sorted(features_lib.FEATURES), 'Feature space.')
   flags.DEFINE_string('split', None, 'Data split (default: the config\'s data.split).')
@@ -143,5 +138,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  # The command line starts as every tool's does; the library above imports nothing of run/.
+  from jaxgan.run import cli  # pylint: disable=g-import-not-at-top
+  cli.run(main, define_flags)

@@ -34,9 +34,7 @@ def config_prefix(error: BaseException) -> str:
     return ''
   if isinstance(error, (AttributeError, KeyError)):
     return 'unknown config field '
-  if isinstance(error, ImportError):  # configs/*.py import `configs`, found from the repo root.
-    return 'cannot load --config (run from the repository root, where configs/ is): '
-  if isinstance(error, OSError):  # The config file is loaded on first use of FLAGS.config.
+  if isinstance(error, (ImportError, OSError)):  # Loaded on first use of FLAGS.config.
     return 'cannot load --config: '
   return 'bad --config: '
 
