@@ -190,3 +190,23 @@ def test_shipped_weights_are_the_recipe_of_this_version():
     assert fashion_classifier.shipped_path(name).name.endswith(
         f'_v{fashion_classifier.VERSION}.npz')
     fashion_classifier.load(name)
+
+
+def test_evaluate_scores_samples_from_anywhere_with_the_protocol(tmp_path, real):
+  """python -m jaxgan.evaluate --config=configs/dcgan_fashion.py --samples=S.npz --json=-: the
+  fixture's real garments as samples give the Scorer's own figures, with the protocol."""
+  import json
+  from testlib import run_tool
+  path = tmp_path / 'samples.npz'
+  np.savez(path, samples=real[0])
+  result = run_tool('evaluate', '--config=configs/dcgan_fashion.py',
+                    f'--config.data.path={FIXTURE}', f'--samples={path}', '--json=-')
+  assert result.returncode == 0, result.stderr
+  record = json.loads(result.stdout)
+  direct = fashion.Scorer('main', path=FIXTURE).score(real[0])
+  for name in ('fd', 'confident', 'recall'):
+    assert record['metrics'][f'fashion_{name}'] == pytest.approx(direct[name], rel=1e-5)
+  protocol = record['protocol']['fashion']
+  assert protocol['num_samples'] == N and protocol['reference']['count'] == 2_000
+  assert protocol['judge'] == fashion_classifier.version('main')
+  assert 'not measured' in protocol['real']  # The fixture is not the release's 60,000.

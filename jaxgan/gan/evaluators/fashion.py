@@ -46,8 +46,11 @@ def make_protocol(prefix: str, judge: str):
     score = scorer(config, prefix, judge)
     num = options.get('num_samples', NUM_SAMPLES)
     real = score.real_figures(min(num, 10_000), config.model.get('num_classes', 0) > 0)
-    return score.protocol(num, config.seed) | {'real_figures': {
-        f'{prefix}_{k}': v for k, v in real.items()}}
+    described = score.protocol(num, config.seed)
+    if not real:
+      described['real'] = ('not measured: the training split here is not the release\'s '
+                           '60,000 images, so train[50000:] is not the judges\' held-out set')
+    return described | {'real_figures': {f'{prefix}_{k}': v for k, v in real.items()}}
   return protocol_
 
 

@@ -1,0 +1,113 @@
+"""Regenerates the README's Fashion-MNIST table: each config trained fresh, sampled, judged.
+
+  python benchmarks/fashion_table.py --out=runs/fashion_table [--configs=dcgan_fashion,...]
+
+For each config, in turn and alone on the machine (the wall times are the table's):
+  python -m jaxgan.main --config=configs/<name>.py --workdir=<out>/<name>        (timed)
+  python -m jaxgan.sample --workdir=<out>/<name> --num=10000 --out=<out>/<name>/samples.npz
+  python -m jaxgan.evaluate --config=configs/<name>.py --samples=<out>/<name>/samples.npz \
+      --evals=fashion,fashion_plain --json=<out>/<name>/figures.json
+then writes <out>/table.md (one row per config and the real images' row, both judges) and
+<out>/table.json. A config whose workdir already holds figures.json is not run again (delete it
+to rerun). Conditional configs are sampled balanced over the classes (jaxgan.sample's default).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = ('dcgan_fashion', 'wgan_fashion', 'wgan_gp_fashion', 'sngan_fashion',
+           'cgan_fashion', 'acgan_fashion', 'projection_fashion', 'sngan_projection_fashion')
+NUM_SAMPLES = 10_000
+COLUMNS = ('fd', 'confident', 'classes', 'precision', 'recall', 'density', 'coverage')
+
+
+def tool(name: str, *args: str) -> float:
+  """Runs `python -m jaxgan.<name> *args` from the repository; returns its wall time."""
+  start = time.perf_counter()
+  subprocess.run([sys.executable, '-m', f'jaxgan.{name}', *args], cwd=REPO, check=True)
+  return time.perf_counter() - start
+
+
+def git_commit() -> str:
+  out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, capture_output=True,
+                       text=True)
+  dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=REPO,
+                         capture_output=True, text=True).stdout.strip()
+  return out.stdout.strip() + ('+dirty' if dirty else '')
+
+
+def run_config(name: str, out: str) -> dict:
+  workdir = os.path.join(out, name)
+  figures = os.path.join(workdir, 'figures.json')
+  if os.path.exists(figures):
+    with open(figures) as f:
+      return json.load(f)
+  config = f'--config=configs/{name}.py'
+  wall = tool('main', config, f'--workdir={workdir}')
+  samples = os.path.join(workdir, 'samples.npz')
+  tool('sample', f'--workdir={workdir}', f'--num={NUM_SAMPLES}', f'--out={samples}')
+  tool('evaluate', config, f'--samples={samples}', '--evals=fashion,fashion_plain',
+       f'--json={figures}.tmp')
+  with open(f'{figures}.tmp') as f:
+    record = json.load(f)
+  with open(os.path.join(workdir, 'run_info.json')) as f:
+    steps = json.load(f)
+  record |= {'wall_s': round(wall, 1), 'commit': git_commit(), 'load_after': os.getloadavg()[0],
+             'run_info': steps}
+  with open(figures, 'w') as f:
+    json.dump(record, f, indent=2)
+  os.remove(f'{figures}.tmp')
+  return record
+
+
+def row(name: str, wall, figures: dict, judges=('fashion', 'fashion_plain')) -> str:
+  cells = [name, '' if wall is None else f'{wall:.0f}']
+  for judge in judges:
+    cells += [_fmt(figures.get(f'{judge}_{c}')) for c in COLUMNS]
+  agreement = figures.get('fashion_agreement_min')
+  cells.append('' if agreement is None else f'{agreement:.2f}')
+  return '| ' + ' | '.join(cells) + ' |'
+
+
+def _fmt(value) -> str:
+  if value is None:
+    return ''
+  return f'{value:.0f}' if float(value).is_integer() and value > 1 else (
+      f'{value:.1f}' if value >= 10 else f'{value:.2f}' if value >= 1 else f'{value:.3f}')
+
+
+def table(records: dict) -> str:
+  judges = ('main judge', 'plain judge')
+  head = ['config', 'wall s'] + [f'{c} ({j})' for j in judges for c in COLUMNS] + [
+      'worst class agreement (main)']
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  first = next(iter(records.values()))
+  real = {k: v for p in first['protocol'].values() for k, v in p['real_figures'].items()}
+  lines.append(row('real images (held out)', None, real))
+  for name, record in records.items():
+    lines.append(row(f'`{name}`', record['wall_s'], record['metrics']))
+  return '\n'.join(lines)
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--out', default='runs/fashion_table')
+  parser.add_argument('--configs', default=','.join(CONFIGS))
+  args = parser.parse_args()
+  os.makedirs(args.out, exist_ok=True)
+  records = {name: run_config(name, args.out) for name in args.configs.split(',')}
+  with open(os.path.join(args.out, 'table.json'), 'w') as f:
+    json.dump(records, f, indent=2)
+  text = table(records)
+  with open(os.path.join(args.out, 'table.md'), 'w') as f:
+    f.write(text + '\n')
+  print(text)
+
+
+if __name__ == '__main__':
+  main()
