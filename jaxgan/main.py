@@ -10,11 +10,11 @@ A finished run also gets <workdir>/report.md (python -m jaxgan.report rewrites i
 import os
 
 import jax
-from absl import app, flags, logging
+from absl import app, flags
 
 from jaxgan import config_files, report
 from jaxgan.gan import train as gan_train
-from jaxgan.run import cli, sharding, user_errors
+from jaxgan.run import cli, console, sharding, user_errors
 from jaxgan.sr import train as sr_train
 
 DEFAULT_CONFIG = 'dcgan_digits'  # The shipped configs/dcgan_digits.py.
@@ -45,13 +45,12 @@ def main(argv):
   with user_errors.config_overrides():  # A config file that failed to load fails on use.
     config = FLAGS.config
     workdir = FLAGS.workdir or os.path.join('runs', config.name)
-  logging.info('Training %s in %s', config.name, workdir)
   task = config.get('task', 'gan')
   if task not in TRAINERS:
     raise app.UsageError(f'Unknown config.task={task!r}; valid tasks: {sorted(TRAINERS)}.')
   TRAINERS[task](config, workdir)
   if jax.process_index() == 0:  # The run at a glance: losses, eval metrics, samples.
-    logging.info('Wrote %s', report.write_report(workdir))
+    console.line(f'Report: {report.write_report(workdir)}')
 
 
 if __name__ == '__main__':

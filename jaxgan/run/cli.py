@@ -6,7 +6,9 @@
     cli.run(main, define_flags)
 
 Known errors (a wrong --workdir, a bad config field, missing data or weights) print one line and
-exit 1; JAXGAN_TRACEBACK=1 shows the traceback instead (jaxgan.run.user_errors).
+exit 1; JAXGAN_TRACEBACK=1 shows the traceback instead (jaxgan.run.user_errors). The console
+shows warnings, errors and the tool's own lines (jaxgan.run.console); absl's INFO records go to
+the log file of a training run, and back to the console with --verbosity=0.
 """
 
 import logging as logging_std
@@ -14,7 +16,7 @@ from typing import Callable
 
 from absl import app, logging
 
-from jaxgan.run import user_errors
+from jaxgan.run import console, user_errors
 
 
 class QuietLibraries(logging_std.Filter):
@@ -30,7 +32,11 @@ def run(main: Callable, define_flags: Callable[[], None]) -> None:
 
   def quiet_main(argv):
     logging.get_absl_handler().addFilter(QuietLibraries())
+    console.activate()
     # Known errors, and misuse of the tool's flags or arguments: one line on stderr, exit 1.
     with user_errors.reported(user_errors.USER_ERRORS + (app.UsageError,)):
-      return main(argv)
+      try:
+        return main(argv)
+      finally:
+        console.CONSOLE.end_live()  # An error's line goes below the progress line, not on it.
   app.run(quiet_main, flags_parser=user_errors.parse_flags)

@@ -21,7 +21,7 @@ import ml_collections
 from absl import logging
 from clu import metric_writers, periodic_actions
 
-from jaxgan.run import checkpoint, feed, guards, preemption, run_record, sharding
+from jaxgan.run import checkpoint, console, feed, guards, preemption, run_record, sharding
 from jaxgan.run import workdir as workdir_lib
 
 
@@ -37,7 +37,10 @@ def train_with_recovery(train_run, config: ml_collections.ConfigDict, workdir: s
   """
   guards.check_policy(config.nonfinite)
   poisoned = set()  # debug_nan_step fires once per call, not again after a rollback.
-  with preemption.StopSignal() as stop:
+  workdir_lib.path(workdir).mkdir(parents=True, exist_ok=True)  # Local, or a gs:// URL.
+  with console.log_file(workdir) as log, preemption.StopSignal() as stop:
+    console.line(f'Training {config.name} to step {config.num_steps:,} in {workdir}'
+                 + (f' (full log: {log})' if log else ''))
     while True:
       try:
         return train_run(config, workdir, stop, poisoned)
@@ -61,7 +64,7 @@ class Run:
     if self.ckpt.latest_step() is not None:
       state, data_state = self.ckpt.restore(abstract_state)
       iterator.set_state(data_state)
-      logging.info('Resumed from step %d of %s.', int(state.step), self.ckpt.directory)
+      console.line(f'Resumed from step {int(state.step):,} of {self.ckpt.directory}.')
     else:
       state = init()
     self.start_step = int(state.step)
@@ -98,10 +101,12 @@ class TrainMetrics:
     self.summed = metrics if self.summed is None else jax.tree.map(jnp.add, self.summed, metrics)
     self.count += steps
 
-  def write(self, writer, step: int) -> None:
-    writer.write_scalars(step, {f'train_{k}': float(v) / self.count
-                                for k, v in jax.device_get(self.summed).items()})
+  def write(self, writer, step: int) -> dict[str, float]:
+    """Writes and returns the means."""
+    means = {f'train_{k}': float(v) / self.count for k, v in jax.device_get(self.summed).items()}
+    writer.write_scalars(step, means)
     self.summed, self.count = None, 0
+    return means
 
 
 def make_multi_step(train_step, steps_per_call: int, unroll: bool | None = None):
@@ -171,9 +176,12 @@ class Tail:
     self.hooks = [periodic_actions.ReportProgress(num_train_steps=config.num_steps,
                                                   writer=self.writer)]
     self.guard = guards.Guard(config.nonfinite, poisoned)
+    self.progress = console.Progress(config.num_steps, run.start_step, config.batch_size,
+                                     enabled=is_main_process())
 
   def finish(self) -> None:
     """Flushes the logs and waits for the last checkpoint to land."""
+    self.progress.close()
     self.writer.flush()
     self.run.ckpt.wait()
     self.run.ckpt.close()
@@ -201,7 +209,8 @@ class Tail:
         hook(step)
       if step % config.log_every == 0 or step == config.num_steps:
         self.check_finite()
-        train_metrics.write(self.writer, step)
+        self.progress.set_losses(train_metrics.write(self.writer, step))
+      self.progress.update(step)
       if on_step is not None:
         on_step(step, state, data_state)
       stopping = self.stop.requested(sync_point=step % config.log_every == 0)

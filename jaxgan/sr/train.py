@@ -16,7 +16,7 @@ from flax import nnx
 
 from jaxgan import images
 from jaxgan.data import pipeline
-from jaxgan.run import feed, guards, loop, preemption, sharding
+from jaxgan.run import console, feed, guards, loop, preemption, sharding
 from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import build_state
 from jaxgan.models import vgg as vgg_lib
@@ -92,6 +92,10 @@ def comparison_picture(upscalers: dict, scale: int) -> np.ndarray:
 def write_eval_scalars(writer, step: int, rows: list[dict]) -> None:
   writer.write_scalars(step, {f'eval_{r["method"]}_{metric}_{r["image"]}': r[metric]
                               for r in rows for metric in ('psnr', 'ssim', 'detail')})
+  means = evaluate.mean_rows(rows, 'held-out photos')
+  console.line(f'step {step:,} eval (held-out photos, mean): ' + ', '.join(
+      f'{r["method"]} {r["psnr"]:.2f} dB / SSIM {r["ssim"]:.4f} / detail {r["detail"]:.3f}'
+      for r in means))
 
 
 def final_report(config, workdir, writer, step, upscalers: dict) -> list[dict]:
@@ -104,6 +108,7 @@ def final_report(config, workdir, writer, step, upscalers: dict) -> list[dict]:
       f'columns of comparison.png: bicubic | {" | ".join(upscalers)} | HR\n\n{table}\n')
   picture = comparison_picture(upscalers, config.model.scale)
   images.save_png(workdir / 'comparison.png', picture)
+  console.line(f'Held-out photos: {workdir / "photos_eval.md"}, {workdir / "comparison.png"}')
   writer.write_images(step, {'comparison': picture[None]})
   write_eval_scalars(writer, step, rows)
   return rows

@@ -71,7 +71,9 @@ def start_cli(workdir, cache, steps, **fields):
   env = dict(os.environ, JAX_COMPILATION_CACHE_DIR=str(cache),
              JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='0', PYTHONUNBUFFERED='1')
   args = [f'--config.{k}={v}' for k, v in fields.items()]
-  return subprocess.Popen([sys.executable, '-m', 'jaxgan.main', f'--workdir={workdir}', *args],
+  # --verbosity=0: the absl records (each step's train_* scalars) on stderr, to follow the run.
+  return subprocess.Popen([sys.executable, '-m', 'jaxgan.main', f'--workdir={workdir}',
+                           '--verbosity=0', *args],
                           cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
 
 

@@ -11,6 +11,14 @@ from jaxgan.gan.evaluators import registry
 from jaxgan.gan.evaluators.monitor import MONITORED, BestCheckpoint, CollapseMonitor
 from jaxgan.gan.evaluators.sampling import generators, make_generator, run
 from jaxgan.gan.evaluators.specs import Spec, build, parse_specs
+from jaxgan.run import console
+
+
+def eval_line(step: int, scalars: dict[str, float]) -> str:
+  """`step N eval: name value, ...` of the sampling generator (no _raw, no monitor flag)."""
+  shown = {k.removeprefix('eval_'): v for k, v in scalars.items()
+           if not k.endswith('_raw') and k != 'eval_collapse_warning'}
+  return f'step {step:,} eval: ' + ', '.join(f'{k} {v:.4g}' for k, v in shown.items())
 
 
 class Evaluation:
@@ -52,6 +60,7 @@ class Evaluation:
       scalars['eval_collapse_warning'] = float(bool(self.monitor(step, scalars)))
     writer.write_scalars(step, scalars)
     logging.info('Step %d: %s', step, ', '.join(f'{k}={v:.4g}' for k, v in scalars.items()))
+    console.line(eval_line(step, scalars), record=False)  # The record above has them all.
     if self.best is not None:
       self.best.update(step, scalars, state, data_state(), self.config,
                        generate.checkpoint_extras(self.config, state, sampling))
