@@ -55,18 +55,18 @@ def run_config(name: str, out: str) -> dict:
        f'--json={figures}.tmp')
   with open(f'{figures}.tmp') as f:
     record = json.load(f)
-  with open(os.path.join(workdir, 'run_info.json')) as f:
-    steps = json.load(f)
-  record |= {'wall_s': round(wall, 1), 'commit': git_commit(), 'load_after': os.getloadavg()[0],
-             'run_info': steps}
+  with open(os.path.join(workdir, 'config.json')) as f:
+    num_steps = json.load(f)['num_steps']
+  record |= {'wall_s': round(wall, 1), 'num_steps': num_steps, 'commit': git_commit(),
+             'load_after': os.getloadavg()[0]}
   with open(figures, 'w') as f:
     json.dump(record, f, indent=2)
   os.remove(f'{figures}.tmp')
   return record
 
 
-def row(name: str, wall, figures: dict, judges=('fashion', 'fashion_plain')) -> str:
-  cells = [name, '' if wall is None else f'{wall:.0f}']
+def row(name: str, wall, steps, figures: dict, judges=('fashion', 'fashion_plain')) -> str:
+  cells = [name, '' if wall is None else f'{wall:.0f}', '' if steps is None else f'{steps:,}']
   for judge in judges:
     cells += [_fmt(figures.get(f'{judge}_{c}')) for c in COLUMNS]
   agreement = figures.get('fashion_agreement_min')
@@ -83,14 +83,15 @@ def _fmt(value) -> str:
 
 def table(records: dict) -> str:
   judges = ('main judge', 'plain judge')
-  head = ['config', 'wall s'] + [f'{c} ({j})' for j in judges for c in COLUMNS] + [
+  head = ['config', 'wall s', 'steps'] + [f'{c} ({j})' for j in judges for c in COLUMNS] + [
       'worst class agreement (main)']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-  first = next(iter(records.values()))
-  real = {k: v for p in first['protocol'].values() for k, v in p['real_figures'].items()}
-  lines.append(row('real images (held out)', None, real))
+  real = {}  # Conditional configs' real figures add agreement.
+  for record in records.values():
+    real |= {k: v for p in record['protocol'].values() for k, v in p['real_figures'].items()}
+  lines.append(row('real images (held out)', None, None, real))
   for name, record in records.items():
-    lines.append(row(f'`{name}`', record['wall_s'], record['metrics']))
+    lines.append(row(f'`{name}`', record['wall_s'], record['num_steps'], record['metrics']))
   return '\n'.join(lines)
 
 
