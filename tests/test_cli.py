@@ -127,6 +127,6 @@ def test_training_shows_a_few_lines_and_logs_everything_to_the_workdir(tmp_path)
 def test_verbosity_0_brings_the_records_back_to_the_console(tmp_path):
   code, text, _ = train_to_file(tmp_path, '--config.num_steps=5', '--verbosity=0')
   assert code == 0, text[-3000:]
-  assert '[Hyperparameters]' in text and '[5] train_d_loss=' in text
+  assert '[Hyperparameters]' in text and '[5] train_d_adv_loss=' in text
   assert re.search(r'^I\d{4} ', text, re.MULTILINE)
   assert 'oneDNN' not in text and 'absl::InitializeLog' not in text  # C++ lines stay off.

@@ -120,13 +120,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str):
   As the GAN loop: the config is checked against the checkpoint's, SIGTERM/SIGINT save and
   raise preemption.Preempted, and config.nonfinite handles a NaN/Inf loss or gradient.
   """
+  check_no_gan_evals(config)  # Before the workdir (and its log file) is made.
+  check_init_from(config)
   return loop.train_with_recovery(train_run, config, workdir)
 
 
 def train_run(config: ml_collections.ConfigDict, workdir: str, stop: preemption.StopSignal,
               poisoned: set[int]):
-  check_no_gan_evals(config)
-  check_init_from(config)
   run = loop.open_run(config, workdir)
   config, mesh = run.config, run.mesh
   source = data.build_source(config)
