@@ -3,15 +3,17 @@
   python -m jaxgan.main --config=configs/dcgan_fashion.py --workdir=runs/dcgan_fashion
 
 DCGAN networks (k4 stride-2 (transposed) convolutions); the recipe around them was measured on
-Fashion-MNIST (README, Fashion-MNIST): a critic with layer norm and R1 (gamma 1), Adam 1e-3 with
-betas (0, 0.99) decayed linearly to 0, many small steps (batch 32), G drawn through the data's
-native 28 px (model.g_native_size) and the generator's EMA for sampling.
+Fashion-MNIST (README, Fashion-MNIST): the hinge loss on a critic with layer norm and R1 (gamma 1),
+Adam 2e-3 with betas (0, 0.99) decayed linearly to 0, many small steps (10,000 of batch 32), G
+drawn through the data's native 28 px (model.g_native_size) and the generator's EMA for sampling.
+Measured (10,000 samples, both judges): hinge beat the non-saturating loss, 2e-3 beat 1e-3, and
+10,000 steps beat 8,000; gamma 0.2 or 3, G 48 wide and standing statistics did not help.
 """
 
 from configs import fashion_default
 
-NUM_STEPS = 5_000
-EVAL_EVERY = 1_000
+NUM_STEPS = 10_000
+EVAL_EVERY = 2_000
 
 
 def get_config():
@@ -24,9 +26,10 @@ def get_config():
   c.model.g_native_size = 28
   c.model.d_norm = 'layer'
   c.model.ema_decay = 0.999
+  c.loss.name = 'hinge'
   c.loss.penalty = 'r1'
   c.loss.penalty_weight = 1.0
-  c.optim.g_lr = c.optim.d_lr = 1e-3
+  c.optim.g_lr = c.optim.d_lr = 2e-3
   c.optim.b1, c.optim.b2 = 0.0, 0.99
   c.optim.lr_schedule = 'linear'
   return c
