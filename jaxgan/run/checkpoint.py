@@ -35,9 +35,14 @@ class Checkpointer:
       remove_unfinished_saves(workdir_lib.path(workdir) / subdir)
     self.directory = workdir_lib.absolute(workdir) / subdir  # A gs:// URL stays one.
     best = dict(best_fn=lambda m: m['metric'], best_mode=best_mode) if best_mode else {}
+    # Orbax names its cross-process barriers by step (`_async_write_complete.<step>`), so two
+    # managers saving the same step at once (the periodic and the best checkpoint) would meet in
+    # one barrier ("already ongoing") and abort a multi-process run: prefix them by subdir.
+    processes = ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=subdir)
     self.manager = ocp.CheckpointManager(
         self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True, **best))
+        options=ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
+                                             multiprocessing_options=processes, **best))
 
   def latest_step(self) -> int | None:
     return self.manager.latest_step()
