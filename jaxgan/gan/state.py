@@ -62,9 +62,12 @@ def learning_rate(config: ml_collections.ConfigDict, lr: float, updates_per_step
 
 
 def beta2(config: ml_collections.ConfigDict, updates_per_step: int = 1):
-  """Adam's b2: optim.b2, or a schedule (optim.b2_schedule) from it to optim.b2_end."""
+  """Adam's b2: optim.b2 (a float), or a schedule (optim.b2_schedule) of the update count from
+  it to optim.b2_end. Constant stays a float so the optimizer (and its state) is plain Adam's."""
   optim = config.optim
   name = optim.get('b2_schedule', 'constant')  # Configs saved before the field: constant.
+  if schedules.check(name, 'optim.b2_schedule') is schedules.constant:
+    return optim.b2
   return schedules.of_update(config, name, 'optim.b2_schedule', optim.b2,
                              optim.get('b2_end', optim.b2), updates_per_step)
 
