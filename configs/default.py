@@ -89,6 +89,10 @@ def get_config() -> ml_collections.ConfigDict:
   c.evals = ml_collections.ConfigDict()
   c.best_metric = ''  # An eval metric, e.g. 'fid': keep the best checkpoint in <workdir>/best.
   c.num_grid_samples = 64  # Fixed-noise samples drawn into each sample grid.
+  # Horizon of the schedules over images seen (optim.lr_schedule='cosine', optim.b2_schedule,
+  # loss.penalty_schedule, data.diffaugment_p_schedule, model.ema_half_life_schedule; R3GAN's
+  # decay_nimg), in images (batch_size per step); 0: the whole run. See jaxgan.gan.schedules.
+  c.schedule_images = 0
 
   m = c.model
   m.z_dim = 100
@@ -114,6 +118,11 @@ def get_config() -> ml_collections.ConfigDict:
   m.hidden = (400, 400, 400, 400)  # Toy MLP generator widths.
   m.d_hidden = (200, 200, 200)  # Toy MLP discriminator widths.
   m.ema_decay = 0.999  # Generator EMA used for sampling; 0 turns it off.
+  # > 0: the EMA's decay per step is 0.5 ** (batch_size / half-life) (R3GAN's ema_nimg) instead
+  # of ema_decay (which must stay > 0: EMA on). The half-life is this many images throughout
+  # ('constant'), or grows from 0 to it over schedule_images ('cosine', 'linear': R3GAN's).
+  m.ema_half_life_images = 0.0
+  m.ema_half_life_schedule = 'constant'
   # > 0: before sampling or evaluating the EMA generator, its BatchNorm statistics are
   # recomputed over this many batches of fixed noise (BigGAN's standing statistics; the running
   # statistics belong to the raw generator). See jaxgan.gan.generate.standing_stats.
@@ -123,11 +132,28 @@ def get_config() -> ml_collections.ConfigDict:
   # sngan/sngan_projection (jaxgan.models.resnet): self-attention (SAGAN) in G and D at this
   # feature-map resolution, e.g. 32 for 64 px images; 0: none.
   m.attention_resolution = 0
+  # r3gan/r3gan_conditional (jaxgan.models.r3gan): per stage from 4x4 up, G's width is
+  # g_features * r3gan_width_mults[i] with r3gan_blocks[i] residual blocks; D mirrors both with
+  # d_features. 4 stages: 32 px, 5: 64 px. The grouped 3x3 convolution has groups of
+  # r3gan_group_width channels of the width times r3gan_expansion (R3GAN's presets: 16, 2).
+  m.r3gan_width_mults = (1, 1, 1, 1)
+  m.r3gan_blocks = (2, 2, 2, 2)
+  m.r3gan_group_width = 16
+  m.r3gan_expansion = 2
+  # Grouped convolutions as XLA's ('xla'), one dense convolution per group ('split') or one
+  # with a block-diagonal kernel ('dense'); the same function (XLA:CPU's grouped ones are
+  # ~10-25x slower: jaxgan.models.r3gan). 'auto': 'split' on CPU, else 'xla'.
+  m.r3gan_group_conv = 'auto'
 
   c.loss = ml_collections.ConfigDict()
   c.loss.name = 'non_saturating'  # See jaxgan.losses.LOSSES.
-  c.loss.penalty = 'none'  # 'none', 'gradient_penalty' or 'r1'.
+  # 'none', 'gradient_penalty', 'r1' or 'r1_r2' (R1 on real and R2 on fake data, R3GAN's).
+  c.loss.penalty = 'none'
   c.loss.penalty_weight = 10.0
+  # The weight's schedule over images seen (jaxgan.gan.schedules: 'constant', 'linear',
+  # 'cosine'), from penalty_weight to penalty_weight_end (R3GAN's gamma schedule).
+  c.loss.penalty_schedule = 'constant'
+  c.loss.penalty_weight_end = 10.0
   c.loss.clip_value = 0.0  # > 0: clip every critic weight to [-c, c] after each update (WGAN).
   # Soft and noisy D targets (BCE losses only): drawn per sample, uniform in [lo, hi].
   # Report 003: real (0.7, 1.2), fake (0.0, 0.3). (1, 1) and (0, 0) are the hard targets.
@@ -141,13 +167,26 @@ def get_config() -> ml_collections.ConfigDict:
   c.loss.aux_weight_g = 1.0
 
   c.optim.n_critic = 1  # D updates per G update, each on its own real batch.
-  # 'constant', or 'linear': from step decay_start, both rates fall linearly to 0 at num_steps
-  # (WGAN-GP's CIFAR recipe decays from step 0). Fixed for a run: it shapes the optimizer state.
+  # 'constant', 'linear': from step decay_start, both rates fall linearly to 0 at num_steps
+  # (WGAN-GP's CIFAR recipe decays from step 0), or 'cosine': R3GAN's, to lr_end_factor times
+  # each rate over schedule_images, then held. Fixed for a run: it shapes the optimizer state.
   c.optim.lr_schedule = 'constant'
   c.optim.decay_start = 0
+  c.optim.lr_end_factor = 0.0
+  # Adam's b2 over images seen ('constant', 'linear', 'cosine'), from optim.b2 to b2_end
+  # (R3GAN: 0.9 -> 0.99). Non-constant, the optimizer state holds its hyperparameters
+  # (optax.inject_hyperparams). Fixed for a run: it shapes the optimizer state.
+  c.optim.b2_schedule = 'constant'
+  c.optim.b2_end = 0.999
 
   # DiffAugment (jaxgan.gan.augment) of every image D sees, e.g. 'color,translation,cutout';
   # '' off.
   c.data.diffaugment = ''
+  # The probability that each policy is applied to each image (1: always, DiffAugment's), and
+  # its schedule over images seen ('constant', 'linear', 'cosine') to diffaugment_p_end, as
+  # R3GAN ramps ADA's p (their CIFAR-10 preset: 0 -> 0.55).
+  c.data.diffaugment_p = 1.0
+  c.data.diffaugment_p_schedule = 'constant'
+  c.data.diffaugment_p_end = 1.0
   c.data.num_points = 100_000  # Training points drawn from a 2-D mixture.
   return c

@@ -1,7 +1,9 @@
 """Adversarial losses and critic penalties, looked up by name.
 
 Every loss takes discriminator logits (no sigmoid) and returns a scalar to minimise:
-`d(real_logits, fake_logits)` for the discriminator and `g(fake_logits)` for the generator.
+`d(real_logits, fake_logits)` for the discriminator and `g(fake_logits)` for the generator; a
+relativistic loss's generator also compares with real logits, `g(fake_logits, real_logits)`
+(the G update then runs D on a real batch too).
 """
 
 from typing import Callable, NamedTuple
@@ -13,7 +15,8 @@ import optax
 
 class AdversarialLoss(NamedTuple):
   d: Callable[[jax.Array, jax.Array], jax.Array]
-  g: Callable[[jax.Array], jax.Array]
+  g: Callable[..., jax.Array]  # g(fake) or, relativistic, g(fake, real).
+  relativistic: bool = False
 
 
 def bce(logits, target):
@@ -55,12 +58,23 @@ def least_squares_g(fake):
   return 0.5 * jnp.mean((fake - 1.0) ** 2)
 
 
+def rpgan_d(real, fake):
+  """RpGAN (Jolicoeur-Martineau 2019; R3GAN's loss): E softplus(D(fake) - D(real)), the i-th
+  real paired with the i-th fake of the batch."""
+  return jnp.mean(jax.nn.softplus(fake - real))
+
+
+def rpgan_g(fake, real):
+  return jnp.mean(jax.nn.softplus(real - fake))
+
+
 LOSSES: dict[str, AdversarialLoss] = {
     'minimax': AdversarialLoss(bce_d, minimax_g),
     'non_saturating': AdversarialLoss(bce_d, non_saturating_g),
     'wasserstein': AdversarialLoss(wasserstein_d, wasserstein_g),
     'hinge': AdversarialLoss(hinge_d, wasserstein_g),
     'least_squares': AdversarialLoss(least_squares_d, least_squares_g),
+    'rpgan': AdversarialLoss(rpgan_d, rpgan_g, relativistic=True),
 }
 
 
@@ -77,6 +91,11 @@ def _per_sample_grad_norm(critic: Callable, x: jax.Array) -> jax.Array:
   return jnp.sqrt(jnp.sum(grads.reshape(x.shape[0], -1) ** 2, axis=-1) + 1e-12)
 
 
+def _per_sample_squared_grad_norm(critic: Callable, x: jax.Array) -> jax.Array:
+  grads = jax.grad(lambda x: jnp.sum(critic(x)))(x)
+  return jnp.sum(grads.reshape(x.shape[0], -1) ** 2, axis=-1)
+
+
 def gradient_penalty(critic: Callable, real: jax.Array, fake: jax.Array, key: jax.Array):
   """WGAN-GP (Gulrajani et al. 2017): E[(||grad D(x_hat)|| - 1)^2] on random interpolates."""
   eps = jax.random.uniform(key, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
@@ -90,6 +109,14 @@ def r1_penalty(critic: Callable, real: jax.Array, fake: jax.Array, key: jax.Arra
   return 0.5 * jnp.mean(_per_sample_grad_norm(critic, real) ** 2)
 
 
+def r1_r2_penalty(critic: Callable, real: jax.Array, fake: jax.Array, key: jax.Array):
+  """R3GAN's zero-centred penalties on both sides: 0.5 (E ||grad D(x)||^2 on real data (R1)
+  + E ||grad D(x)||^2 on the fakes (R2)); with weight gamma, their (gamma / 2) (R1 + R2)."""
+  del key
+  return 0.5 * (jnp.mean(_per_sample_squared_grad_norm(critic, real)) +
+                jnp.mean(_per_sample_squared_grad_norm(critic, fake)))
+
+
 def no_penalty(critic, real, fake, key):
   del critic, fake, key
   return jnp.zeros((), real.dtype)
@@ -99,6 +126,7 @@ PENALTIES: dict[str, Callable] = {
     'none': no_penalty,
     'gradient_penalty': gradient_penalty,
     'r1': r1_penalty,
+    'r1_r2': r1_r2_penalty,
 }
 
 

@@ -45,6 +45,7 @@ def jax_param_sizes(model_config) -> list[int]:
     ('dcgan_anime', {}),  # Linear input layer, 5x5 kernels.
     ('dcgan_digits', {'g_upsample': 'subpixel'}),
     ('sngan_cifar', {}),  # ResNets, spectral norm: u is a statistic, not a parameter.
+    ('r3gan_cifar', {'g_features': 32, 'd_features': 32}),  # Grouped convs, embeddings.
 ])
 def test_torch_reference_has_our_parameter_shapes(name, overrides):
   torch_reference = pytest.importorskip('benchmarks.torch_reference')

@@ -22,6 +22,7 @@ differences are about 10x or more below them):
 
 import jax
 import numpy as np
+import optax
 import pytest
 import torch
 from torch import nn
@@ -39,13 +40,20 @@ CONFIGS = {
     'dcgan_cifar': dict(g_features=8, d_features=8),
     'wgan_gp_cifar': dict(g_features=8, d_features=8),  # Layer-norm critic, GP, n_critic 5.
     'sngan_cifar': dict(g_features=16, d_features=16),  # Spectral norm, hinge, n_critic 5.
+    # RpGAN + R1 + R2, grouped convolutions (2 groups of 16), resampling, class embeddings,
+    # Adam's beta2 schedule (inject_hyperparams), the cosine schedules and the EMA half-life.
+    'r3gan_cifar': dict(g_features=16, d_features=16),
 }
+# Fields beyond the model's: the twin has no DiffAugment (R3GAN's probability starts at 0).
+OTHER_FIELDS = {'r3gan_cifar': {'data': dict(diffaugment='')}}
 
 
 def tiny_config(name: str):
   config = get_config(name)
   config.batch_size = 4
   config.model.update(CONFIGS[name])
+  for section, fields in OTHER_FIELDS.get(name, {}).items():
+    config[section].update(fields)
   # sngan_cifar's linear decay, shortened so that each of its 5 D updates has its own rate.
   config.num_steps = 2
   return config
@@ -60,7 +68,7 @@ def flat(tree) -> dict[str, np.ndarray]:
 
 
 ATTRIBUTES = {'kernel': 'weight', 'scale': 'weight', 'bias': 'bias', 'mean': 'running_mean',
-              'var': 'running_var', 'u': 'weight_u'}
+              'var': 'running_var', 'u': 'weight_u', 'embedding': 'weight', 'basis': 'basis'}
 
 
 def torch_name(module: nn.Module, name: str) -> tuple[str, nn.Module]:
@@ -83,8 +91,10 @@ def to_torch(value: np.ndarray, layer: nn.Module, leaf: str, image_width: int) -
     # Flax's ConvTranspose (HWIO) correlates the dilated input with the kernel as stored;
     # PyTorch's (IOHW) is the adjoint of a convolution, which flips it spatially.
     return value[::-1, ::-1].transpose(2, 3, 0, 1).copy()
-  if leaf == 'kernel' and isinstance(layer, nn.Conv2d):
+  if leaf == 'kernel' and isinstance(layer, (nn.Conv2d, torch_reference.R3Conv)):
     return value.transpose(3, 2, 0, 1).copy()
+  if leaf == 'basis':  # R3GAN's: G's (4, 4, C) -> (C, 4, 4), D's depthwise HWIO -> OIHW.
+    return value.transpose((2, 0, 1) if value.ndim == 3 else (3, 2, 0, 1)).copy()
   if isinstance(layer, nn.Linear) and image_width:
     # G's input layer: jaxgan reshapes its output to (H, W, C), the twin to (C, H, W).
     hw = layer.out_features // image_width
@@ -160,8 +170,10 @@ def assert_close(name, torch_value, jax_value, where=True):
 
 
 def g_gradients(config, state) -> dict:
-  """G's gradient in the G update, from Adam's first moment after it: mu = (1 - b1) g."""
-  return jax.tree.map(lambda mu: mu / (1 - config.optim.b1), state.g_opt[0].mu)
+  """G's gradient in the G update, from Adam's first moment after it: mu = (1 - b1) g (also
+  inside optax.inject_hyperparams' state, with a beta2 schedule)."""
+  mu = optax.tree_utils.tree_get(state.g_opt, 'mu')
+  return jax.tree.map(lambda mu: mu / (1 - config.optim.b1), mu)
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
@@ -183,10 +195,11 @@ def test_one_step_of_the_twin_is_jaxgans(name):
     assert all(n.endswith(('weight_v', 'num_batches_tracked', 'bessel')) for n in left), left
   noise = jax_noise(config, state)
   real = torch.from_numpy(np.asarray(batch['image'])).permute(0, 1, 4, 2, 3).contiguous()
+  labels = (torch.from_numpy(np.asarray(batch['label'])).long() if 'label' in batch else None)
   step = torch_reference.make_train_step(config, g, d)
 
   new, metrics = jitted(state, batch)
-  d_loss, g_loss = step(real, noise)
+  d_loss, g_loss = step(real, noise, labels)
 
   np.testing.assert_allclose(d_loss.item(), metrics['d_loss'], rtol=LOSS_RTOL)
   np.testing.assert_allclose(g_loss.item(), metrics['g_loss'], rtol=LOSS_RTOL)

@@ -10,7 +10,10 @@ gradient flows through them. Policies by name, as in the paper's code (images NH
 - 'translation': shifts by up to 1/8 of the side in each direction, zero fill.
 - 'cutout': one zeroed square of half the side at a random position per image.
 
-`data.diffaugment='color,translation,cutout'` picks them ('' is off). Every draw comes from
+`data.diffaugment='color,translation,cutout'` picks them ('' is off). DiffAugment applies every
+policy to every image; `data.diffaugment_p` < 1 (or a schedule of it, as R3GAN ramps ADA's p)
+applies each policy to each image with that probability instead, as ADA (Karras et al. 2020)
+applies each of its transformations. Every draw comes from
 the key given, which the train step derives from its own key, so runs stay reproducible and
 resume bit-identically on any number of devices.
 """
@@ -76,12 +79,25 @@ def parse_policy(policy: str) -> tuple[str, ...]:
   return names
 
 
-def make_diffaugment(policy: str) -> Callable[[jax.Array, jax.Array], jax.Array]:
-  """(key, images) -> augmented images; the identity (ignoring the key) for ''."""
+PROBABILITY_SALT = 0xADA  # Key of a policy's per-image coin: fold_in(policy key, salt).
+
+
+def make_diffaugment(policy: str, probability: Callable | None = None) -> Callable:
+  """(key, images, step=None) -> augmented images; the identity (ignoring the key) for ''.
+
+  `probability`: None applies every policy to every image (DiffAugment); else step -> p, and
+  each policy is applied to each image with probability p (its own coin per policy and image).
+  """
   names = parse_policy(policy)
 
-  def augment(key, x):
+  def augment(key, x, step=None):
     for i, name in enumerate(names):
-      x = POLICIES[name](jax.random.fold_in(key, i), x)
+      policy_key = jax.random.fold_in(key, i)
+      y = POLICIES[name](policy_key, x)
+      if probability is not None:
+        coin = jax.random.fold_in(policy_key, PROBABILITY_SALT)
+        apply = jax.random.bernoulli(coin, probability(step), (x.shape[0],) + (1,) * (x.ndim - 1))
+        y = jnp.where(apply, y, x)
+      x = y
     return x
   return augment

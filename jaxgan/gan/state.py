@@ -10,6 +10,7 @@ import optax
 from flax import nnx
 
 from jaxgan import models
+from jaxgan.gan import schedules
 from jaxgan.run.state import init_keys, split
 
 Pytree = Any
@@ -38,7 +39,8 @@ class GAN(NamedTuple):
 
 
 def learning_rate(config: ml_collections.ConfigDict, lr: float, updates_per_step: int = 1):
-  """`lr` times optim.lr_scale, constant or decayed linearly to 0 by the last step.
+  """`lr` times optim.lr_scale: constant, decayed linearly to 0 by the last step, or R3GAN's
+  cosine to lr * optim.lr_end_factor over config.schedule_images (jaxgan.gan.schedules).
 
   Optax counts optimizer updates: D makes `updates_per_step` (n_critic) of them per step.
   """
@@ -52,14 +54,38 @@ def learning_rate(config: ml_collections.ConfigDict, lr: float, updates_per_step
       raise ValueError(f'optim.decay_start={start} must lie in [0, num_steps={config.num_steps}).')
     return optax.linear_schedule(lr, 0.0, (config.num_steps - start) * updates_per_step,
                                  transition_begin=start * updates_per_step)
+  if optim.lr_schedule == 'cosine':
+    return schedules.of_update(config, 'cosine', 'optim.lr_schedule', lr,
+                               lr * optim.get('lr_end_factor', 0.0), updates_per_step)
   raise ValueError(f"Unknown optim.lr_schedule={optim.lr_schedule!r}; valid: ['constant', "
-                   f"'linear'].")
+                   f"'cosine', 'linear'].")
 
 
-def make_optimizer(optim: ml_collections.ConfigDict, lr) -> optax.GradientTransformation:
+def beta2(config: ml_collections.ConfigDict, updates_per_step: int = 1):
+  """Adam's b2: optim.b2 (a float), or a schedule (optim.b2_schedule) of the update count from
+  it to optim.b2_end. Constant stays a float so the optimizer (and its state) is plain Adam's."""
+  optim = config.optim
+  name = optim.get('b2_schedule', 'constant')  # Configs saved before the field: constant.
+  if schedules.check(name, 'optim.b2_schedule') is schedules.constant:
+    return optim.b2
+  return schedules.of_update(config, name, 'optim.b2_schedule', optim.b2,
+                             optim.get('b2_end', optim.b2), updates_per_step)
+
+
+def make_optimizer(optim: ml_collections.ConfigDict, lr, b2=None) -> optax.GradientTransformation:
+  """optim.name's optimizer at learning rate `lr` (a float or a schedule of the update count).
+
+  A callable `b2` (Adam's beta2 as a schedule of the update count) goes through
+  optax.inject_hyperparams, which keeps the current hyperparameters in the optimizer state.
+  """
   if optim.name == 'adam':
-    return optax.adam(lr, b1=optim.b1, b2=optim.b2)
+    if callable(b2):
+      return optax.inject_hyperparams(optax.adam)(learning_rate=lr, b1=optim.b1, b2=b2)
+    return optax.adam(lr, b1=optim.b1, b2=optim.b2 if b2 is None else b2)
   if optim.name == 'rmsprop':  # PyTorch's RMSprop defaults, as WGAN used (no momentum).
+    if callable(b2):
+      raise ValueError('optim.b2_schedule applies to Adam, not optim.name=rmsprop: set it to '
+                       "'constant'.")
     return optax.rmsprop(lr, decay=0.99, eps=1e-8)
   raise ValueError(f"Unknown optim.name={optim.name!r}; valid names: ['adam', 'rmsprop'].")
 
@@ -67,9 +93,10 @@ def make_optimizer(optim: ml_collections.ConfigDict, lr) -> optax.GradientTransf
 def create(config: ml_collections.ConfigDict):
   """Returns (gan, init_fn) where init_fn() -> GANState can be traced (jit / eval_shape)."""
   init_key, train_key = init_keys(config.seed)
-  g_tx = make_optimizer(config.optim, learning_rate(config, config.optim.g_lr))
-  d_tx = make_optimizer(config.optim, learning_rate(config, config.optim.d_lr,
-                                                    config.optim.n_critic))
+  n_critic = config.optim.n_critic
+  g_tx = make_optimizer(config.optim, learning_rate(config, config.optim.g_lr), beta2(config))
+  d_tx = make_optimizer(config.optim, learning_rate(config, config.optim.d_lr, n_critic),
+                        beta2(config, n_critic))
   # The graphs are static; building the models abstractly gets them without allocating.
   g, d = nnx.eval_shape(lambda: models.build_models(config.model, nnx.Rngs(0)))
   gan = GAN(split(g)[0], split(d)[0], g_tx, d_tx)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import ml_collections
 from flax import nnx
 
-from jaxgan.models import conditional, dcgan, resnet, toy
+from jaxgan.models import conditional, dcgan, r3gan, resnet, toy
 
 
 def build_dcgan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
@@ -103,6 +103,47 @@ def build_sngan_projection(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
           resnet.ProjectionDiscriminator(**d, num_classes=m.num_classes, rngs=rngs))
 
 
+def group_conv_impl(m: ml_collections.ConfigDict) -> str:
+  """model.r3gan_group_conv, with 'auto' resolved: 'split' on CPU (XLA:CPU's grouped
+  convolutions are ~10-25x slower, jaxgan.models.r3gan), 'xla' elsewhere. The same function."""
+  impl = m.get('r3gan_group_conv', 'auto')
+  if impl == 'auto':
+    return 'split' if jax.default_backend() == 'cpu' else 'xla'
+  return impl
+
+
+def r3gan_kwargs(m: ml_collections.ConfigDict) -> tuple[dict, dict]:
+  """Keyword arguments of R3GAN's G and D (jaxgan.models.r3gan): model.image_size, channels,
+  z_dim, g_features / d_features (times r3gan_width_mults per stage, D's mirrored),
+  r3gan_blocks, r3gan_group_width, r3gan_expansion, r3gan_group_conv, g_native_size."""
+  if compute_dtype(m) is not None:
+    raise ValueError(f'model.dtype={m.dtype!r}: the R3GAN networks compute in float32; valid: '
+                     "['float32'].")
+  shared = dict(image_size=m.image_size, channels=m.channels, width_mults=m.r3gan_width_mults,
+                blocks=m.r3gan_blocks, group_width=m.r3gan_group_width,
+                expansion=m.r3gan_expansion, group_conv=group_conv_impl(m),
+                num_classes=m.get('num_classes', 0))
+  return (shared | dict(z_dim=m.z_dim, features=m.g_features,
+                        native_size=m.get('g_native_size', 0)),
+          shared | dict(features=m.d_features))
+
+
+def build_r3gan(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
+  """R3GAN (Huang et al. 2024): residual ConvNets without normalisation; see r3gan_kwargs."""
+  g, d = r3gan_kwargs(m)
+  return r3gan.Generator(**g, rngs=rngs), r3gan.Discriminator(**d, rngs=rngs)
+
+
+def build_r3gan_conditional(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
+  """R3GAN with their class conditioning: G gets [z, embed(y)], D's logit is <head(x), embed(y)>.
+
+  Reads r3gan_kwargs' fields and model.num_classes.
+  """
+  g, d = r3gan_kwargs(m)
+  return (r3gan.ConditionalGenerator(**g, rngs=rngs),
+          r3gan.ConditionalDiscriminator(**d, rngs=rngs))
+
+
 def build_toy(m: ml_collections.ConfigDict, rngs: nnx.Rngs):
   return (toy.Generator(m.z_dim, tuple(m.hidden), rngs=rngs),
           toy.Discriminator(tuple(m.d_hidden), rngs=rngs))
@@ -116,10 +157,13 @@ MODELS: dict[str, Callable] = {
     'projection': build_projection,
     'sngan': build_sngan,
     'sngan_projection': build_sngan_projection,
+    'r3gan': build_r3gan,
+    'r3gan_conditional': build_r3gan_conditional,
 }
 
 # Models whose G and D take labels: G(z, labels, train), D(x, labels, train).
-CONDITIONAL = frozenset({'cgan', 'acgan', 'projection', 'sngan_projection'})
+CONDITIONAL = frozenset({'cgan', 'acgan', 'projection', 'sngan_projection',
+                         'r3gan_conditional'})
 
 
 def check_conditioning(m: ml_collections.ConfigDict) -> None:

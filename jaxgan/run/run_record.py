@@ -28,6 +28,7 @@ FREE_FIELDS = ('name', 'num_steps', 'log_every', 'sample_every', 'eval_every',
                'mesh.', 'evals.', 'data.num_workers', 'data.tfds_dir', 'data.path',
                'data.bad_images', 'model.ema_standing_batches',
                'model.conv_impl',  # Every choice computes the same function of the same params.
+               'model.r3gan_group_conv',  # Likewise.
                # SR: what is scored and where the pre-trained generator came from (read at
                # step 0 only).
                'sr.eval_photos', 'sr.init_from')
@@ -35,6 +36,11 @@ TUNABLE_FIELDS = ('optim.g_lr', 'optim.d_lr', 'optim.b1', 'optim.b2', 'loss.pena
                   'loss.clip_value', 'loss.real_targets', 'loss.fake_targets',
                   'loss.one_sided', 'loss.flip_prob', 'loss.aux_weight_', 'model.ema_decay',
                   'data.flip', 'data.diffaugment',
+                  # Schedules' ends and horizon (their shapes, which may hold optimizer state,
+                  # are fixed; jaxgan.gan.schedules).
+                  'schedule_images', 'optim.lr_end_factor', 'optim.b2_end',
+                  'loss.penalty_schedule', 'loss.penalty_weight_end', 'data.diffaugment_p',
+                  'data.diffaugment_p_', 'model.ema_half_life_',
                   # SR: the learning-rate drop and the perceptual loss's weights file.
                   'optim.lr_drop_step', 'sr.vgg_weights')
 # Everything else is fixed, e.g. sr.content_loss, sr.adversarial_weight (it decides whether a

@@ -18,7 +18,8 @@ from jaxgan.gan import evaluators, train
 FIXTURE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'data', 'fixtures',
                        'fashion_mnist')
 CONFIGS = ['dcgan_fashion', 'wgan_fashion', 'wgan_gp_fashion', 'cgan_fashion', 'acgan_fashion',
-           'projection_fashion', 'sngan_fashion', 'sngan_projection_fashion']
+           'projection_fashion', 'sngan_fashion', 'sngan_projection_fashion',
+           'r3gan_fashion']
 
 
 def fixture_config(name):

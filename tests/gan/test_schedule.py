@@ -42,7 +42,7 @@ def test_linear_schedule_drives_adam_steps_to_zero():
   np.testing.assert_allclose(sizes, [1e-2, 5e-3, 0.0], rtol=1e-4, atol=1e-9)
 
 
-@pytest.mark.parametrize('schedule, start', [('cosine', 0), ('linear', 10), ('linear', -1)])
+@pytest.mark.parametrize('schedule, start', [('exponential', 0), ('linear', 10), ('linear', -1)])
 def test_bad_schedules_are_refused(schedule, start):
   with pytest.raises(ValueError, match='lr_schedule|decay_start'):
     state_lib.learning_rate(optim_config(schedule, decay_start=start), 1e-3)
