@@ -4,7 +4,8 @@
   python -m jaxgan.sample --workdir=runs/dcgan_digits --num=1000 --out=samples.npz --seed=1
 
 A `.png` gets a grid (a scatter plot for 2-D toys); a `.npz` gets `samples`: uint8 NHWC images,
-or float32 (N, 2) points. `--noema` (or `--no-ema`) samples the raw generator instead of its EMA.
+or float32 (N, 2) points, and `noise`: the float32 (N, z_dim) noise they were drawn from (what
+an exported generator takes, see jaxgan.export). `--noema` (or `--no-ema`) samples the raw generator instead of its EMA.
 
 Class-conditional runs draw the asked classes; the `.npz` also gets `labels` (int32) and a `.png`
 is a per-class grid, one row per class with its name:
@@ -70,10 +71,12 @@ def choose_labels(config, num: int, labels: str | None, per_class: int | None):
   return class_conditional.balanced_labels(num, n)
 
 
-def write(out: str, samples: np.ndarray, labels=None, class_names=()) -> None:
+def write(out: str, samples: np.ndarray, labels=None, class_names=(), noise=None) -> None:
   """Writes through epath: `out` may be a gs:// URL too."""
   if out.endswith('.npz'):
     arrays = {'samples': samples.astype(np.float32) if samples.ndim == 2 else to_uint8(samples)}
+    if noise is not None:
+      arrays['noise'] = np.asarray(noise, np.float32)
     if labels is not None:
       arrays['labels'] = np.asarray(labels, np.int32)
     with epath.Path(out).open('wb') as f:
@@ -93,7 +96,8 @@ def main(argv):
   samples = generate.generate_samples(config, gan, state, num, FLAGS.seed, FLAGS.ema,
                                       FLAGS.batch_size, labels, FLAGS.truncation, standing)
   names = class_conditional.class_names(config) if labels is not None else ()
-  write(FLAGS.out, samples, labels, names)
+  noise = generate.seeded_noise(config, num, FLAGS.seed, FLAGS.truncation)
+  write(FLAGS.out, samples, labels, names, noise)
   print(f'Wrote {len(samples)} samples of {FLAGS.workdir} (step {int(state.step)}) to '
         f'{FLAGS.out}')
 

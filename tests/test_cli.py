@@ -26,6 +26,8 @@ def tool_args(tool, tmp_path):
   if tool == 'upscale':
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / 'in.png')
     return [MISSING, str(tmp_path / 'in.png'), str(tmp_path / 'out.png')]
+  if tool == 'export':
+    return [MISSING, f'--out={tmp_path / "exported"}']
   return [MISSING]
 
 
@@ -34,7 +36,7 @@ def last_line(text):
   return lines[-1] if lines else ''
 
 
-TOOLS = ['main', 'sample', 'evaluate', 'upscale', 'report']
+TOOLS = ['main', 'sample', 'evaluate', 'upscale', 'report', 'export']
 
 
 @pytest.mark.parametrize('tool', TOOLS)

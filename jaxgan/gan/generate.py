@@ -167,6 +167,12 @@ def load_run(workdir: str, step: int | None = None, subdir: str = 'checkpoints')
   return config, gan, state, standing
 
 
+def seeded_noise(config: ml_collections.ConfigDict, num: int, seed: int,
+                 truncation: float = 0.0) -> np.ndarray:
+  """The noise generate_samples draws for `seed` (jaxgan.sample stores it beside the samples)."""
+  return np.asarray(noise(jax.random.PRNGKey(seed), num, config.model.z_dim, truncation))
+
+
 def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = True,
                      batch_size: int = 256, labels=None, truncation: float = 0.0,
                      standing=None) -> np.ndarray:
@@ -180,7 +186,7 @@ def generate_samples(config, gan, state, num: int, seed: int, use_ema: bool = Tr
     raise ValueError(f'model.name={config.model.name!r} is '
                      + ('class-conditional: pass labels.' if labels is None else
                         'unconditional: it takes no labels (drop --labels/--per_class).'))
-  z = noise(jax.random.PRNGKey(seed), num, config.model.z_dim, truncation)
+  z = seeded_noise(config, num, seed, truncation)
   labels = None if labels is None else np.asarray(labels, np.int32)
   params, stats = sampling_generator(config, gan, state, use_ema, standing)
   return generate_batches(make_sampler(gan), params, stats, z, labels, batch_size)
