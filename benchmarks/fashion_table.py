@@ -21,7 +21,8 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ('dcgan_fashion', 'wgan_fashion', 'wgan_gp_fashion', 'sngan_fashion',
-           'cgan_fashion', 'acgan_fashion', 'projection_fashion', 'sngan_projection_fashion')
+           'cgan_fashion', 'acgan_fashion', 'projection_fashion', 'sngan_projection_fashion',
+           'r3gan_fashion')
 NUM_SAMPLES = 10_000
 COLUMNS = ('fd', 'confident', 'classes', 'precision', 'recall', 'density', 'coverage')
 
