@@ -89,6 +89,11 @@ def get_config() -> ml_collections.ConfigDict:
   c.evals = ml_collections.ConfigDict()
   c.best_metric = ''  # An eval metric, e.g. 'fid': keep the best checkpoint in <workdir>/best.
   c.num_grid_samples = 64  # Fixed-noise samples drawn into each sample grid.
+  # N > 1 trains seeds seed, ..., seed + N - 1 as N members of one state in one compiled step
+  # (one checkpoint, one workdir); member k equals the run of seed + k (jaxgan.run.members).
+  # seed_batching: how the step reaches them, 'loop' (over members inside the jit) or 'vmap'.
+  c.num_seeds = 1
+  c.seed_batching = 'loop'
   # Horizon of the schedules over images seen (optim.lr_schedule='cosine', optim.b2_schedule,
   # loss.penalty_schedule, data.diffaugment_p_schedule, model.ema_half_life_schedule; R3GAN's
   # decay_nimg), in images (batch_size per step); 0: the whole run. See jaxgan.gan.schedules.

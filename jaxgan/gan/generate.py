@@ -15,7 +15,8 @@ import orbax.checkpoint as ocp
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from jaxgan.gan import state as state_lib, steps
-from jaxgan.run import checkpoint, sharding
+from jaxgan.run import checkpoint, members, sharding
+from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import apply, restore_run
 
 # Fixed noise of a run: fold_in(PRNGKey(config.seed), salt), the same at every step.
@@ -146,24 +147,42 @@ def padded_batch(batch_size: int, mesh) -> int:
   return math.ceil(batch_size / mesh.size) * mesh.size
 
 
-def load_run(workdir: str, step: int | None = None, subdir: str = 'checkpoints'):
+def load_run(workdir: str, step: int | None = None, subdir: str = 'checkpoints',
+             seed_index: int | None = 0):
   """(config, gan, state, standing) of a GAN run's checkpoint, restored onto the local devices.
 
   `standing`: the EMA generator's standing statistics stored with the checkpoint, for
   sampling_generator; None where there are none (not configured, or a checkpoint written before
   they were stored: sampling then recomputes them). subdir='best' loads the best checkpoint by
   config.best_metric (see jaxgan.gan.evaluators).
+
+  A run of config.num_seeds = N > 1 members gives member `seed_index` with its own config (seed
+  + k, num_seeds 1), as if it were that single run; its best checkpoint is its own
+  (best_seed_<k>). seed_index=None: every member, stacked, with the run's config.
   """
-  config, gan, state = restore_run(state_lib.create, 'gan', workdir, step, subdir)
+  run_config = workdir_lib.load_config(workdir)
+  several = members.count(run_config) > 1
+  if seed_index is not None:
+    members.check_index(run_config, seed_index)
+  config = None
+  if subdir == 'best' and several:
+    if seed_index is None:
+      raise ValueError('Each member keeps its own best checkpoint: pass a seed_index.')
+    config, subdir = members.member_configs(run_config)[seed_index], f'best_seed_{seed_index}'
+  config, gan, state = restore_run(state_lib.create, 'gan', workdir, step, subdir, config)
   standing = None
   if has_standing_stats(config, state):
     ckpt = checkpoint.Checkpointer(workdir, config.keep_checkpoints, subdir)
     try:
-      stored = ckpt.restore_extras(int(state.step), {STANDING_STATS: jax.tree.map(
+      stored = ckpt.restore_extras(members.current_step(state), {STANDING_STATS: jax.tree.map(
           ocp.utils.to_shape_dtype_struct, state.g_stats)})
     finally:
       ckpt.close()
     standing = None if stored is None else stored[STANDING_STATS]
+  if several and subdir == 'checkpoints' and seed_index is not None:
+    config = members.member_configs(config)[seed_index]
+    state = members.member(state, seed_index)
+    standing = None if standing is None else members.member(standing, seed_index)
   return config, gan, state, standing
 
 

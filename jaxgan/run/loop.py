@@ -18,10 +18,12 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import ml_collections
+import numpy as np
 from absl import logging
 from clu import metric_writers, periodic_actions
 
-from jaxgan.run import checkpoint, console, feed, guards, preemption, run_record, sharding
+from jaxgan.run import (checkpoint, console, feed, guards, members, preemption, run_record,
+                        sharding)
 from jaxgan.run import workdir as workdir_lib
 
 
@@ -64,10 +66,11 @@ class Run:
     if self.ckpt.latest_step() is not None:
       state, data_state = self.ckpt.restore(abstract_state)
       iterator.set_state(data_state)
-      console.line(f'Resumed from step {int(state.step):,} of {self.ckpt.directory}.')
+      console.line(f'Resumed from step {members.current_step(state):,} of '
+                   f'{self.ckpt.directory}.')
     else:
       state = init()
-    self.start_step = int(state.step)
+    self.start_step = members.current_step(state)
     if is_main_process():
       run_record.write_run_info(self.workdir, self.start_step)
     return state
@@ -86,7 +89,8 @@ def open_run(config: ml_collections.ConfigDict, workdir: str) -> Run:
 
 
 class TrainMetrics:
-  """Sums the step metrics on device; `write` logs their means as train_<name>.
+  """Sums the step metrics on device; `write` logs their means as train_<name>; metrics with a
+  member axis (config.num_seeds > 1) as train_<name>/seed_<k>, their mean and train_<name>/std.
 
   Summing on device keeps the loop free of host synchronisation between log steps.
   """
@@ -103,7 +107,12 @@ class TrainMetrics:
 
   def write(self, writer, step: int) -> dict[str, float]:
     """Writes and returns the means."""
-    means = {f'train_{k}': float(v) / self.count for k, v in jax.device_get(self.summed).items()}
+    summed = {f'train_{k}': v for k, v in jax.device_get(self.summed).items()}
+    means = {k: float(v) / self.count for k, v in summed.items() if np.ndim(v) == 0}
+    per_member = [k for k in summed if np.ndim(summed[k]) == 1]
+    if per_member:
+      means |= members.summarise([{k: float(summed[k][i]) / self.count for k in per_member}
+                                  for i in range(len(summed[per_member[0]]))])
     writer.write_scalars(step, means)
     self.summed, self.count = None, 0
     return means
@@ -176,7 +185,9 @@ class Tail:
     self.hooks = [periodic_actions.ReportProgress(num_train_steps=config.num_steps,
                                                   writer=self.writer)]
     self.guard = guards.Guard(config.nonfinite, poisoned)
-    self.progress = console.Progress(config.num_steps, run.start_step, config.batch_size,
+    # img/s counts every member's images (config.num_seeds).
+    self.progress = console.Progress(config.num_steps, run.start_step,
+                                     config.batch_size * members.count(config),
                                      enabled=is_main_process())
 
   def finish(self) -> None:

@@ -29,6 +29,7 @@ FREE_FIELDS = ('name', 'num_steps', 'log_every', 'sample_every', 'eval_every',
                'data.bad_images', 'model.ema_standing_batches',
                'model.conv_impl',  # Every choice computes the same function of the same params.
                'model.r3gan_group_conv',  # Likewise.
+               'seed_batching',  # Likewise: each member's own step, looped or vmapped.
                # SR: what is scored and where the pre-trained generator came from (read at
                # step 0 only).
                'sr.eval_photos', 'sr.init_from')

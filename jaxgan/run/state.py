@@ -11,7 +11,7 @@ import jax
 import ml_collections
 from flax import nnx
 
-from jaxgan.run import checkpoint, sharding, workdir as workdir_lib
+from jaxgan.run import checkpoint, members, sharding, workdir as workdir_lib
 
 Pytree = Any
 
@@ -36,8 +36,9 @@ def init_keys(seed: int):
 
 
 def build_state(create: Callable, config: ml_collections.ConfigDict, mesh):
-  """(static, abstract state with shardings, jitted init) of `create(config)` on `mesh`."""
-  static, init_fn = create(config)
+  """(static, abstract state with shardings, jitted init) of `create(config)` on `mesh`; with
+  config.num_seeds = N > 1, of N members stacked on a leading axis (jaxgan.run.members)."""
+  static, init_fn = members.create(create, config)
   abstract = jax.eval_shape(init_fn)
   shardings = sharding.state_shardings(abstract, mesh, config.param_sharding)
   init = jax.jit(init_fn, out_shardings=shardings)
@@ -45,12 +46,13 @@ def build_state(create: Callable, config: ml_collections.ConfigDict, mesh):
 
 
 def restore_run(create: Callable, task: str, workdir: str, step: int | None = None,
-                subdir: str = 'checkpoints'):
+                subdir: str = 'checkpoints', config: ml_collections.ConfigDict | None = None):
   """(config, static, state) of the checkpoint of a `task` run, restored onto local devices.
 
-  subdir='best' loads the best checkpoint kept by config.best_metric.
+  subdir='best' loads the best checkpoint kept by config.best_metric. `config`: the state's
+  config when it is not the workdir's (a member's own best checkpoint, jaxgan.run.members).
   """
-  config = workdir_lib.load_config(workdir)
+  config = config or workdir_lib.load_config(workdir)
   if config.get('task', 'gan') != task:
     raise ValueError(f'{workdir!r} is a {config.get("task", "gan")!r} run, this tool needs a '
                      f'{task!r} one (config.task).')

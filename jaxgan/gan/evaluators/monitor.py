@@ -45,12 +45,13 @@ class CollapseMonitor:
 
 
 class BestCheckpoint:
-  """Keeps the checkpoint of the best `eval_<metric>` in <workdir>/best (Orbax best_fn)."""
+  """Keeps the checkpoint of the best `eval_<metric>` in <workdir>/<subdir> (Orbax best_fn):
+  'best', or each member's best_seed_<k> (jaxgan.run.members)."""
 
-  def __init__(self, workdir: str, metric: str):
+  def __init__(self, workdir: str, metric: str, subdir: str = 'best'):
     self.tag = f'eval_{metric}'
     self.mode = registry.metric_mode(metric)
-    self.ckpt = checkpoint.Checkpointer(workdir, 1, subdir='best', best_mode=self.mode)
+    self.ckpt = checkpoint.Checkpointer(workdir, 1, subdir=subdir, best_mode=self.mode)
     step = self.ckpt.manager.best_step()
     self.value = None if step is None else self.ckpt.manager.metrics(step)['metric']
 

@@ -19,15 +19,17 @@ class Samples:
   labels: np.ndarray | None = None  # Conditioning labels of class-conditional generators.
 
 
-def make_generator(config, gan, mesh, truncation: float = 0.0) -> Callable[..., Samples]:
+def make_generator(config, gan, mesh, truncation: float = 0.0,
+                   sampler=None) -> Callable[..., Samples]:
   """(params, stats, num) -> Samples from the run's fixed eval noise, sharded over `mesh`.
 
+  `sampler`: generate.make_sampler(gan, mesh), when one is shared (by a run's members).
   `truncation` > 0 truncates that noise to [-truncation, truncation] (jaxgan.gan.generate.noise).
   The noise batch is split over the devices; the samples come back replicated, so every
   process scores the same samples and makes the same best-checkpoint decisions.
   """
   batch = generate.padded_batch(GENERATE_BATCH, mesh)
-  sampler = generate.make_sampler(gan, mesh)
+  sampler = sampler or generate.make_sampler(gan, mesh)
   num_classes = config.model.get('num_classes', 0)
 
   def generate_(params, stats, num: int) -> Samples:
