@@ -11,6 +11,8 @@ entries apply where present).
 
 --workdir: samples come from the run's fixed eval noise, so the scores of a step equal the
 `eval_*` values training logged for it. Writes `<workdir>/eval/step_NNNNNNN.json` (or --json).
+A run of several seeds (config.num_seeds) scores member --seed_index=k (default 0) as the
+single run of seed + k, into step_NNNNNNN_seed_<k>.json for k > 0.
 
 --samples with --config (a config file; `--config.x=y` overrides apply): scores images from
 anywhere as that config's evaluators score its generator, with no run. PATH is
@@ -46,7 +48,7 @@ from jaxgan.run import workdir as workdir_lib
 FLAGS = flags.FLAGS
 
 # Flags that describe a run's checkpoint: meaningless with --samples.
-WORKDIR_FLAGS = ('step', 'best', 'raw', 'truncation', 'sr_eval', 'self_ensemble')
+WORKDIR_FLAGS = ('step', 'best', 'raw', 'truncation', 'sr_eval', 'self_ensemble', 'seed_index')
 
 
 def define_flags():
@@ -61,6 +63,8 @@ def define_flags():
   flags.DEFINE_list('evals', None, f'Evaluators, comma-separated: {list(evaluators.names())} '
                     '(default: those of the config.evals).')
   flags.DEFINE_bool('best', False, 'Score the best checkpoint (<workdir>/best) instead.')
+  flags.DEFINE_integer('seed_index', 0, 'Runs of config.num_seeds > 1: the member to score, '
+                       '0..num_seeds-1 (with --best: its own best checkpoint, best_seed_<k>).')
   flags.DEFINE_integer('num_samples', None, 'Samples per evaluator (default: its own; with '
                        '--samples: all of them).')
   flags.DEFINE_bool('raw', True, 'Also score the raw generator of runs with an EMA (_raw).')
@@ -91,13 +95,14 @@ def protocols(config, specs) -> dict[str, dict]:
 
 def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_samples=None,
                         raw=True, weights=None, truncation: float = 0.0,
-                        with_protocol: bool = False):
+                        with_protocol: bool = False, seed_index: int = 0):
   """(step, {metric: value}) of a run's checkpoint; `_raw` metrics score the raw generator.
 
   `truncation` > 0 scores samples of truncated noise (the truncation trick). With
-  `with_protocol`, (step, metrics, {evaluator: protocol}) instead."""
+  `with_protocol`, (step, metrics, {evaluator: protocol}) instead. `seed_index`: the member of
+  a run of config.num_seeds > 1, scored as its own single run (its seed's eval noise)."""
   config, gan, state, standing = generate.load_run(workdir, step,
-                                                   'best' if best else 'checkpoints')
+                                                   'best' if best else 'checkpoints', seed_index)
   specs = evaluators.parse_specs(config, _evaluator_names(config, names),
                                  num_samples=num_samples, weights=weights)
   scorers = evaluators.build(config, specs)
@@ -111,6 +116,7 @@ def evaluate_checkpoint(workdir: str, names=None, step=None, best=False, num_sam
   if with_protocol:
     return int(state.step), results, protocols(config, specs) | {
         '_run': dict(workdir=workdir, step=int(state.step), best=best, truncation=truncation,
+                     seed_index=seed_index, seed=config.seed,
                      eval_noise='fixed for the run (config.seed, EVAL_NOISE_SALT)')}
   return int(state.step), results
 
@@ -266,8 +272,10 @@ def main(argv):
     return
   step, results, protocol = evaluate_checkpoint(
       FLAGS.workdir, FLAGS.evals, FLAGS.step, FLAGS.best, FLAGS.num_samples, FLAGS.raw,
-      FLAGS.weights, FLAGS.truncation, with_protocol=True)
-  out = FLAGS.json or str(workdir_lib.path(FLAGS.workdir) / 'eval' / f'step_{step:07d}.json')
+      FLAGS.weights, FLAGS.truncation, with_protocol=True, seed_index=FLAGS.seed_index)
+  member = f'_seed_{FLAGS.seed_index}' if FLAGS.seed_index else ''  # Member 0: the run's name.
+  out = FLAGS.json or str(workdir_lib.path(FLAGS.workdir) / 'eval' /
+                          f'step_{step:07d}{member}.json')
   _write({'step': step, 'best': FLAGS.best, 'truncation': FLAGS.truncation, 'metrics': results,
           'protocol': protocol},
          out, f'step {step} of {FLAGS.workdir}{" (best)" if FLAGS.best else ""}')

@@ -28,7 +28,7 @@ from PIL import Image
 
 from jaxgan.gan import evaluators
 from jaxgan.gan.train import REAL_GRID
-from jaxgan.run import cli
+from jaxgan.run import cli, members
 from jaxgan.run import workdir as workdir_lib
 
 LOSS_TAGS = ('train_d_loss', 'train_g_loss')
@@ -110,8 +110,9 @@ def plot_losses(series: Series, path: epath.PathLike) -> bool:
   fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
   for tag in tags:
     ax.plot(*series[tag], label=tag.removeprefix('train_'))
+    spread_band(ax, series, tag)
   ax.set_xlabel('step')
-  ax.set_title('losses')
+  ax.set_title('losses' + (' (mean and std over seeds)' if f'{tags[0]}/std' in series else ''))
   ax.legend()
   ax.grid(alpha=0.3)
   fig.tight_layout()
@@ -120,10 +121,17 @@ def plot_losses(series: Series, path: epath.PathLike) -> bool:
   return True
 
 
+def spread_band(ax, series: Series, tag: str) -> None:
+  """Shades mean +- std over the members of a run of several seeds (nothing for one seed)."""
+  if f'{tag}/{members.STD}' in series:
+    (steps, mean), (_, std) = series[tag], series[f'{tag}/{members.STD}']
+    ax.fill_between(steps, mean - std, mean + std, alpha=0.2)
+
+
 def eval_metrics(series: Series) -> list[str]:
   """Base names of the eval metrics ('fid', 'modes_covered'), each plotted with its _raw."""
   return sorted({t.removeprefix('eval_').removesuffix('_raw') for t in series
-                 if t.startswith('eval_') and t != COLLAPSE_TAG})
+                 if t.startswith('eval_') and t != COLLAPSE_TAG and not members.is_member_tag(t)})
 
 
 def plot_eval_metrics(series: Series, path: epath.PathLike) -> bool:
@@ -138,6 +146,7 @@ def plot_eval_metrics(series: Series, path: epath.PathLike) -> bool:
     for suffix, label in (('', 'EMA'), ('_raw', 'raw')):
       if f'eval_{metric}{suffix}' in series:
         ax.plot(*series[f'eval_{metric}{suffix}'], marker='o', ms=3, label=label)
+        spread_band(ax, series, f'eval_{metric}{suffix}')
     ax.set_title(metric)
     ax.set_xlabel('step')
     ax.grid(alpha=0.3)
@@ -222,7 +231,8 @@ def plot_samples(grids: list[tuple[int, epath.Path]], path: epath.PathLike) -> b
 
 def metric_table(series: Series) -> list[str]:
   lines = ['| metric | last | step | best | step of best |', '|---|---|---|---|---|']
-  for tag in sorted(t for t in series if t.startswith('eval_') and t != COLLAPSE_TAG):
+  for tag in sorted(t for t in series if t.startswith('eval_') and t != COLLAPSE_TAG
+                    and not members.is_member_tag(t)):
     steps, values = series[tag]
     try:
       mode = evaluators.metric_mode(tag.removeprefix('eval_'))
@@ -235,6 +245,26 @@ def metric_table(series: Series) -> list[str]:
                                  else np.argmax(values[finite])]
       best = f'{values[i]:.4g} | {steps[i]}'
     lines.append(f'| {tag} | {values[-1]:.4g} | {steps[-1]} | {best or "|"} |')
+  return lines
+
+
+def member_table(series: Series) -> list[str]:
+  """A run of several seeds: the last value of every eval metric and train loss per member, and
+  their mean +- std (sample std over the members); [] for a single run."""
+  tags = sorted(t for t in series if members.member_tags(series, t) and (
+      t.startswith('eval_') and t != COLLAPSE_TAG or t.startswith('train_') and
+      t.endswith('loss')))
+  if not tags:
+    return []
+  n = len(members.member_tags(series, tags[0]))
+  header = ' | '.join(f'seed_{k}' for k in range(n))
+  lines = [f'| metric | step | mean \u00b1 std | {header} |', '|---|---|---|' + '---|' * n]
+  for tag in tags:
+    steps, values = series[tag]
+    spread = series.get(f'{tag}/{members.STD}', (None, [float('nan')]))[1][-1]
+    last = [f'{series[t][1][-1]:.4g}' for t in members.member_tags(series, tag)]
+    lines.append(f'| {tag} | {steps[-1]} | {values[-1]:.4g} \u00b1 {spread:.2g} | '
+                 + ' | '.join(last) + ' |')
   return lines
 
 
@@ -268,8 +298,15 @@ def write_report(workdir: epath.PathLike) -> epath.Path:
                 'diversity or coverage fell sharply below its best level.' if flagged else
                 'Mode-collapse monitor: no warning (diversity and coverage never fell sharply).',
                 '']
+  seeds = member_table(series)
+  if seeds:
+    lines += ['## Seeds', '', 'Seeds trained together (config.num_seeds; member k is the run of '
+              'seed + k): the plots and the table above show their mean (plots: \u00b1 std '
+              'shaded); the last value of each member:', '', *seeds, '']
   if plot_samples(grids, out_dir / 'samples_over_time.png'):
     lines += ['## Samples over time', '', '![samples](report/samples_over_time.png)', '',
+              *(['Member 0\'s grids (seed_0); the other members\' are in samples/seed_<k>/.',
+                 ''] if seeds else []),
               'Steps: ' + ', '.join(f'[{s}](samples/{p.name})' for s, p in grids),
               '']
   path = workdir_lib.path(workdir) / 'report.md'

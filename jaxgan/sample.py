@@ -14,6 +14,8 @@ is a per-class grid, one row per class with its name:
   python -m jaxgan.sample --workdir=runs/acgan_digits --per_class=8 --out=grid.png
 
 Without --labels or --per_class, the --num samples are balanced over the classes.
+A run of several seeds (config.num_seeds) samples member --seed_index=k (default 0), the run of
+seed + k.
 `--truncation=0.7` draws the noise truncated to [-0.7, 0.7] (BigGAN's truncation trick: less
 variety, higher fidelity); `python -m jaxgan.evaluate --truncation=psi` scores such samples.
 """
@@ -40,6 +42,8 @@ def define_flags():
   flags.DEFINE_integer('seed', 0, 'Noise seed.')
   flags.DEFINE_bool('ema', True, 'Sample the EMA generator (--noema: the raw one).')
   flags.DEFINE_integer('step', None, 'Checkpoint step (default: the latest).')
+  flags.DEFINE_integer('seed_index', 0, 'Runs of config.num_seeds > 1: the member to sample, '
+                       '0..num_seeds-1 (member k is the run of seed + k).')
   flags.DEFINE_integer('batch_size', 256, 'Samples generated per call.')
   flags.DEFINE_float('truncation', 0.0, 'Truncation trick: draw the noise truncated to '
                      '[-psi, psi], trading variety for quality (0: none).')
@@ -90,7 +94,8 @@ def write(out: str, samples: np.ndarray, labels=None, class_names=(), noise=None
 
 def main(argv):
   del argv
-  config, gan, state, standing = generate.load_run(FLAGS.workdir, FLAGS.step)
+  config, gan, state, standing = generate.load_run(FLAGS.workdir, FLAGS.step,
+                                                   seed_index=FLAGS.seed_index)
   labels = choose_labels(config, FLAGS.num, FLAGS.labels, FLAGS.per_class)
   num = FLAGS.num if labels is None else len(labels)
   samples = generate.generate_samples(config, gan, state, num, FLAGS.seed, FLAGS.ema,
