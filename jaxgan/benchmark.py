@@ -10,6 +10,14 @@ last line printed is one JSON object.
 
   python -m jaxgan.benchmark --config=configs/dcgan_cifar.py --batch_size=64 --compare_torch
 
+`--num_seeds=N` also times N seeds in one program (config.num_seeds; batched as
+config.seed_batching, 'loop' or 'vmap', e.g. --config.seed_batching=vmap) in alternating rounds
+with the single run, and reports `seeds_ratio`: the images/s of all N members together over those
+of N single runs one after another (which is one single run's images/s); above 1, one program
+is faster. Their compile times are reported beside it (one compile against N).
+
+  python -m jaxgan.benchmark --config=dcgan_fashion --batch_size=32 --steps_per_call=5 --num_seeds=4
+
 `--versus_peer` measures quality instead of speed: it trains the config as `python -m
 jaxgan.main` does and times the whole run (W, start to final checkpoint), then trains
 benchmarks/pytorch_gan_dcgan.py (our PyTorch twin of PyTorch-GAN's DCGAN, at its own defaults)
@@ -41,7 +49,7 @@ from PIL import Image
 from jaxgan import config_files, images as images_lib, models
 from jaxgan.data import pipeline, sources, transforms
 from jaxgan.gan import state as state_lib, steps
-from jaxgan.run import cli, guards, loop, sharding, user_errors
+from jaxgan.run import cli, guards, loop, members, sharding, user_errors
 from jaxgan.run import workdir as workdir_lib
 from jaxgan.run.state import build_state
 
@@ -62,6 +70,8 @@ def define_flags():
   flags.DEFINE_enum('loop', 'auto', ['auto', 'scan', 'unroll'],
                     'steps_per_call loop: a while loop (scan) or inlined (unroll); auto: unroll '
                     'on CPU only.')
+  flags.DEFINE_integer('num_seeds', 1, 'N > 1: also time N seeds in one program against N '
+                       'single runs one after another (seeds_ratio).')
   flags.DEFINE_boolean('versus_peer', False, 'Quality, not speed: train the config and the '
                        'PyTorch-GAN DCGAN peer for the same wall time, score both.')
   flags.DEFINE_integer('num_samples', 10_000, '--versus_peer: samples scored per side.')
@@ -80,9 +90,12 @@ PEER = os.path.join(BENCHMARKS, 'pytorch_gan_dcgan.py')
 
 
 def synthetic_batch(config: ml_collections.ConfigDict, mesh, steps_per_call: int) -> dict:
-  """Uniform images in [-1, 1] (and labels), shaped and sharded as the training loop's."""
+  """Uniform images in [-1, 1] (and labels), shaped and sharded as the training loop's (with
+  config.num_seeds > 1, one batch per member on the member axis)."""
   m = config.model
   lead = (steps_per_call,) if steps_per_call > 1 else ()
+  n = members.count(config)
+  lead += (n,) if n > 1 else ()
   shape = lead + (config.optim.n_critic, config.batch_size, m.image_size, m.image_size,
                   m.channels)
   rng = np.random.default_rng(config.seed)
@@ -97,7 +110,8 @@ def build_step(config: ml_collections.ConfigDict, mesh, steps_per_call: int = 1,
                unroll: bool | None = None):
   """(jitted step, initial state) as the GAN loop builds them; k > 1 steps per call."""
   gan, abstract_state, init = build_state(state_lib.create, config, mesh)
-  step = guards.guarded(steps.make_train_step(config, gan), config.nonfinite)
+  step = members.batched(guards.guarded(steps.make_train_step(config, gan), config.nonfinite),
+                         config)
   if steps_per_call > 1:
     step = loop.make_multi_step(step, steps_per_call, unroll)
   shardings = jax.tree.map(lambda a: a.sharding, abstract_state)
@@ -205,14 +219,23 @@ def make_torch_runner(config: ml_collections.ConfigDict, compile_step: bool):
   return reference.make_runner(config, config.batch_size, device, compile_step)
 
 
+def with_seeds(config: ml_collections.ConfigDict, num_seeds: int) -> ml_collections.ConfigDict:
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    config.num_seeds = num_seeds
+  return config
+
+
 def run(config: ml_collections.ConfigDict, num_steps: int, warmup: int, compare_torch: bool,
         torch_compile: bool = False, pipeline_batches: int = 0, rounds: int = 3,
-        steps_per_call: int = 1, unroll: bool | None = None) -> dict:
+        steps_per_call: int = 1, unroll: bool | None = None, num_seeds: int = 1) -> dict:
   """All measurements of one config, as the JSON object the command prints last.
 
-  JAX and PyTorch are timed in alternating rounds of `num_steps` steps each, so a change in
-  machine load hits both; each reports its best round (and the median).
+  JAX and PyTorch (and N seeds in one program) are timed in alternating rounds of `num_steps`
+  steps each, so a change in machine load hits all alike; each reports its best round (and the
+  median). The single run is always one seed, whatever config.num_seeds says.
   """
+  config = with_seeds(config, 1)
   result = dict(config=config.name, backend=jax.default_backend(), devices=jax.device_count(),
                 batch_size=config.batch_size, image_size=config.model.image_size,
                 n_critic=config.optim.n_critic, steps=num_steps, rounds=rounds,
@@ -226,14 +249,31 @@ def run(config: ml_collections.ConfigDict, num_steps: int, warmup: int, compare_
   run_torch = make_torch_runner(config, torch_compile) if compare_torch else None
   if run_torch:
     run_torch(warmup)
-  seconds = {'jax': [], 'torch': []}
+  run_seeds = None
+  if num_seeds > 1:
+    seeds_config = with_seeds(config, num_seeds)
+    run_seeds, seeds_finite, seeds_facts = make_jax_runner(seeds_config, steps_per_call, unroll)
+    run_seeds(warmup * steps_per_call)
+  seconds = {'jax': [], 'torch': [], 'seeds': []}
   for _ in range(rounds):
     seconds['jax'].append(run_jax(num_steps))
     if run_torch:
       seconds['torch'].append(run_torch(num_steps))
+    if run_seeds:
+      seconds['seeds'].append(run_seeds(num_steps))
   result['images_per_s'], result['images_per_s_median'] = rates(
       config, seconds['jax'], num_steps, steps_per_call)
   result['finite'] = finite()
+  if run_seeds:  # Images/s of all members: each trains batch_size images per step.
+    best, median = rates(config, seconds['seeds'], num_steps, steps_per_call)
+    result |= dict(num_seeds=num_seeds, seed_batching=seeds_config.seed_batching,
+                   seeds_compile_s=seeds_facts['compile_s'],
+                   sequential_compile_s=num_seeds * result['compile_s'],
+                   seeds_images_per_s=num_seeds * best,
+                   seeds_images_per_s_median=num_seeds * median,
+                   seeds_ratio=num_seeds * best / result['images_per_s'],
+                   seeds_ratio_median=num_seeds * median / result['images_per_s_median'],
+                   seeds_finite=seeds_finite())
   if run_torch:
     result['torch_images_per_s'], result['torch_images_per_s_median'] = rates(
         config, seconds['torch'], num_steps)
@@ -425,7 +465,8 @@ def main(argv):
     config.batch_size = FLAGS.batch_size
   result = run(config, FLAGS.steps, FLAGS.warmup, FLAGS.compare_torch, FLAGS.torch_compile,
                FLAGS.pipeline_batches, FLAGS.rounds, FLAGS.steps_per_call,
-               {'auto': None, 'scan': False, 'unroll': True}[FLAGS.loop])
+               {'auto': None, 'scan': False, 'unroll': True}[FLAGS.loop],
+               max(FLAGS.num_seeds, members.count(config)))
   for key, value in result.items():
     print(f'{key:>24}: {value}')
   print(json.dumps(result))
