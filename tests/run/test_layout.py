@@ -7,7 +7,7 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[2] / 'jaxgan'
-TOOLS = ('main', 'sample', 'evaluate', 'upscale', 'report', 'benchmark')
+TOOLS = ('main', 'sample', 'evaluate', 'upscale', 'report', 'benchmark', 'export')
 
 
 def is_main_block(node) -> bool:
