@@ -4,6 +4,7 @@ Every leaf of the final state (params, BatchNorm statistics, optimizer states, E
 the data iterator position and the sample grid are compared with np.array_equal.
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -15,8 +16,9 @@ import numpy as np
 import pytest
 
 from testlib import REPO, assert_same_run, build_gan, get_config, restore, tiny
-from jaxgan.gan import train
-from jaxgan.run import checkpoint, sharding
+from jaxgan import report
+from jaxgan.gan import generate, train
+from jaxgan.run import checkpoint, preemption, sharding
 
 
 def digits_config(steps, **overrides):
@@ -45,6 +47,86 @@ def test_resumed_run_equals_straight_run(overrides, tmp_path):
   train.train_and_evaluate(digits_config(3, **overrides), resumed)
   train.train_and_evaluate(digits_config(6, **overrides), resumed)
   assert_same_run(straight, resumed, 6)
+
+
+CLOCK_TAGS = {'steps_per_sec', 'uptime'}
+
+
+def real_settings(name, steps=10, **overrides):
+  """configs/<name>.py as tiny() shrinks it, but with its own lr schedule (linear decay to 0 at
+  num_steps), steps_per_call (5) and evaluators (every call, on 64 samples, best checkpoint)."""
+  config = get_config(name)
+  steps_per_call = config.steps_per_call
+  config = tiny(config, steps)
+  config.steps_per_call = config.log_every = steps_per_call
+  for spec in config.evals.values():
+    spec.every, spec.num_samples = steps_per_call, 64
+  for field, value in overrides.items():
+    section, _, key = field.rpartition('.')
+    (config[section] if section else config)[key] = value
+  return config
+
+
+def train_until_preempted(config, workdir, monkeypatch, calls):
+  """Trains `config` and sends this process SIGTERM during its `calls`-th training call (the
+  loop's own handler then saves and stops); returns the step it stopped after."""
+  requested, seen = preemption.StopSignal.requested, []
+
+  def requested_after_a_signal(self, sync_point):
+    seen.append(sync_point)
+    if len(seen) == calls:
+      signal.raise_signal(signal.SIGTERM)
+    return requested(self, sync_point)
+  monkeypatch.setattr(preemption.StopSignal, 'requested', requested_after_a_signal)
+  with pytest.raises(preemption.Preempted) as stopped:
+    train.train_and_evaluate(config, workdir)
+  monkeypatch.undo()
+  return stopped.value.step
+
+
+@pytest.mark.parametrize('name, overrides', [
+    ('dcgan_digits', {}),
+    ('dcgan_digits', {'model.ema_standing_batches': 2}),
+    ('dcgan_digits', {'data.num_workers': 2}),
+    ('acgan_digits', {}),
+], ids=['quick_start', 'standing_stats', 'num_workers_2', 'acgan_digits'])
+def test_a_preempted_run_with_real_settings_resumes_bit_for_bit(name, overrides, tmp_path,
+                                                                monkeypatch):
+  """The quick start's settings (linear decay, 5 steps per call, its evaluators and best
+  checkpoint), with standing statistics, decoding threads, or a class-conditional model:
+  stopped by SIGTERM after the first call of 5 steps and run again, it ends where the
+  uninterrupted run ends, to the bit (state, data position, grid, every logged scalar, the
+  best checkpoint, the stored standing statistics)."""
+  config = real_settings(name, **overrides)
+  assert config.optim.lr_schedule == 'linear' and config.steps_per_call == 5
+  assert config.evals and config.best_metric
+  straight, resumed = str(tmp_path / 'straight'), str(tmp_path / 'resumed')
+  train.train_and_evaluate(config, straight)
+  assert train_until_preempted(config, resumed, monkeypatch, calls=1) == 5
+  assert checkpoint.Checkpointer(resumed, 3).latest_step() == 5
+  train.train_and_evaluate(config, resumed)
+  with open(os.path.join(resumed, 'run_info.json')) as f:  # It resumed; it did not start over.
+    assert [s['start_step'] for s in json.load(f)['starts']] == [0, 5]
+  assert_same_run(straight, resumed, 10)
+
+  # CLU's progress hook logs wall-clock tags (steps_per_sec, uptime) on a timer: not the run's.
+  scalars = [{tag: series for tag, series in report.read_scalars(w).items()
+              if tag not in CLOCK_TAGS} for w in (straight, resumed)]
+  assert set(scalars[0]) == set(scalars[1]), set(scalars[0]) ^ set(scalars[1])
+  assert {'train_d_loss', f'eval_{config.best_metric}'} <= scalars[0].keys()
+  for tag, (steps, values) in scalars[0].items():
+    assert list(steps) == list(scalars[1][tag][0]) and list(steps)[-1] == 10, tag
+    assert np.array_equal(values, scalars[1][tag][1]), tag
+  best = [sorted(os.listdir(os.path.join(w, 'best'))) for w in (straight, resumed)]
+  assert best[0] == best[1] and len(best[0]) == 1
+  for subdir in ('checkpoints', 'best'):
+    stored = [generate.load_run(w, subdir=subdir)[3] for w in (straight, resumed)]
+    if not overrides.get('model.ema_standing_batches'):
+      assert stored == [None, None]
+      continue
+    leaves = [jax.tree.leaves(s) for s in stored]
+    assert len(leaves[0]) == len(leaves[1]) > 0
+    assert all(np.array_equal(a, b) for a, b in zip(*leaves)), subdir
 
 
 def test_seed_decides_the_initial_state():
