@@ -94,6 +94,9 @@ def get_config() -> ml_collections.ConfigDict:
   # seed_batching: how the step reaches them, 'loop' (over members inside the jit) or 'vmap'.
   c.num_seeds = 1
   c.seed_batching = 'loop'
+  # True: a (seeds, data) mesh, each member on its own num_devices / N devices (one process,
+  # seed_batching 'loop'); False: the members share the `data` axis.
+  c.mesh.seed_axis = False
   # Horizon of the schedules over images seen (optim.lr_schedule='cosine', optim.b2_schedule,
   # loss.penalty_schedule, data.diffaugment_p_schedule, model.ema_half_life_schedule; R3GAN's
   # decay_nimg), in images (batch_size per step); 0: the whole run. See jaxgan.gan.schedules.

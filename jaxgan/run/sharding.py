@@ -16,24 +16,50 @@ import numpy as np
 from absl import logging
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from jaxgan.run import members
+
 
 def make_mesh(config: ml_collections.ConfigDict | None = None, devices=None) -> Mesh:
-  """A 1-D `data` mesh over `config.mesh.num_devices` devices (-1: all of them)."""
+  """A 1-D `data` mesh over `config.mesh.num_devices` devices (-1: all of them); with
+  mesh.seed_axis and num_seeds = N > 1, a (seeds, data) mesh of N rows: each member's state and
+  batch on its own row of devices, its batch split along the row."""
   devices = list(devices if devices is not None else jax.devices())
   wanted = config.mesh.num_devices if config is not None else -1
   if wanted > 0:
     if wanted > len(devices):
       raise ValueError(f'mesh.num_devices={wanted} but only {len(devices)} devices exist.')
     devices = devices[:wanted]
+  seeds = members.count(config) if config is not None and config.mesh.get('seed_axis') else 1
+  if seeds > 1:
+    if len(devices) % seeds or jax.process_count() > 1:
+      raise ValueError(f'mesh.seed_axis puts each of num_seeds={seeds} members on its own '
+                       f'devices: it needs a multiple of {seeds} devices in one process, not '
+                       f'{len(devices)} in {jax.process_count()}. Set mesh.num_devices, or '
+                       'mesh.seed_axis=False (members share the data axis).')
+    if config.get('seed_batching') == 'vmap':
+      # XLA's partitioner splits vmap's grouped convolutions along their features over `seeds`
+      # and then rejects them (a 1-channel output, 2 groups: INVALID_ARGUMENT).
+      raise ValueError("mesh.seed_axis needs seed_batching='loop': vmapped members' grouped "
+                       'convolutions do not partition over the seeds axis. Set '
+                       "--config.seed_batching=loop, or mesh.seed_axis=False.")
+    return Mesh(np.asarray(devices).reshape(seeds, -1), (SEEDS, 'data'))
   return Mesh(np.asarray(devices).reshape(-1), ('data',))
 
 
+SEEDS = 'seeds'  # The mesh axis of the members (mesh.seed_axis).
+
+
+def data_size(mesh: Mesh) -> int:
+  """Devices that split one batch: the `data` axis."""
+  return mesh.shape['data']
+
+
 def check_batch_size(batch_size: int, mesh: Mesh) -> None:
-  if batch_size % mesh.size or batch_size % jax.process_count():
+  if batch_size % data_size(mesh) or batch_size % jax.process_count():
     raise ValueError(
         f'batch_size={batch_size} (global) must divide by the number of devices ({mesh.size}) '
         f'and processes ({jax.process_count()}). Set --config.batch_size to a multiple of '
-        f'{mesh.size}.')
+        f'{data_size(mesh)}.')
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
@@ -61,7 +87,13 @@ def fsdp(mesh: Mesh, shape: tuple[int, ...], min_size: int = FSDP_MIN_SIZE) -> N
 
 def state_shardings(abstract_state, mesh: Mesh, mode: str = 'replicated'):
   """Shardings of every state leaf: 'replicated' (default) or 'fsdp' (ZeRO-3 style: parameters
-  and optimizer moments split over the devices, gathered by XLA where a step uses them)."""
+  and optimizer moments split over the devices, gathered by XLA where a step uses them).
+  On a (seeds, data) mesh every leaf's member axis is split over `seeds` (replicated only)."""
+  if SEEDS in mesh.axis_names:
+    if mode != 'replicated':
+      raise ValueError(f'param_sharding={mode!r} with mesh.seed_axis: only replicated members '
+                       'are supported.')
+    return jax.tree.map(lambda _: NamedSharding(mesh, P(SEEDS)), abstract_state)
   if mode == 'replicated':
     return jax.tree.map(lambda _: replicated(mesh), abstract_state)
   if mode == 'fsdp':
@@ -80,8 +112,12 @@ def bytes_per_device(state) -> int:
 
 def batch_sharding(mesh: Mesh, batch_axis: int = 1) -> NamedSharding:
   """Splits axis `batch_axis` of a batch over the devices: 1 for the GAN loop's
-  (n_critic, B, ...), 0 for the SR loop's (B, ...), one more with steps_per_call stacking."""
-  return NamedSharding(mesh, P(*[None] * batch_axis, 'data'))
+  (n_critic, B, ...), 0 for the SR loop's (B, ...), one more with steps_per_call stacking, and
+  one more for members (N, n_critic, B, ...), whose axis a (seeds, data) mesh splits too."""
+  spec = [None] * batch_axis + ['data']
+  if SEEDS in mesh.axis_names:
+    spec[batch_axis - 2] = SEEDS  # (..., N, n_critic, B, ...)
+  return NamedSharding(mesh, P(*spec))
 
 
 def to_global(batch: dict, mesh: Mesh, batch_axis: int = 1) -> dict:
