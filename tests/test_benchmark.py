@@ -33,6 +33,25 @@ def test_benchmark_command_ends_with_one_json_line():
         result['images_per_s'] / result['torch_images_per_s'], rel=1e-2)
 
 
+@pytest.mark.parametrize('seed_batching', ['loop', 'vmap'])
+def test_benchmark_times_many_seeds_in_one_program(seed_batching):
+  """--num_seeds=2: the 2-member program is built, stays finite, and its ratio is the members'
+  images/s over the single run's (what two runs one after another would give)."""
+  run = run_tool('benchmark', '--config=configs/dcgan_digits.py', '--batch_size=8', '--steps=2',
+                 '--rounds=1', '--warmup=1', '--pipeline_batches=0', '--num_seeds=2',
+                 f'--config.seed_batching={seed_batching}', '--config.model.image_size=16',
+                 '--config.model.g_features=8', '--config.model.d_features=8',
+                 env={'PYTHONPATH': REPO}, timeout=600)
+  assert run.returncode == 0, run.stderr[-3000:]
+  result = json.loads(run.stdout.strip().splitlines()[-1])
+  assert result['num_seeds'] == 2 and result['seed_batching'] == seed_batching
+  assert result['finite'] is True and result['seeds_finite'] is True
+  assert result['seeds_compile_s'] > 0 and result['seeds_images_per_s'] > 0
+  assert result['sequential_compile_s'] == pytest.approx(2 * result['compile_s'], abs=2e-3)
+  assert result['seeds_ratio'] == pytest.approx(
+      result['seeds_images_per_s'] / result['images_per_s'], rel=1e-2)
+
+
 def jax_param_sizes(model_config) -> list[int]:
   g, d = nnx.eval_shape(lambda: models.build_models(model_config, nnx.Rngs(0)))
   return [sorted(int(np.prod(x.shape)) for x in jax.tree.leaves(nnx.state(m, nnx.Param)))
