@@ -35,20 +35,49 @@ def toy_run():
   return config, gan, init(), mesh
 
 
-def test_sample_and_evaluators_draw_truncated_noise():
+def recording_sampler(gan, seen):
+  """generate.make_sampler(gan) that also keeps every noise batch it is given."""
+  sampler = real_make_sampler(gan)
+
+  def record(params, stats, z, labels=None):
+    seen.append(np.asarray(z))
+    return sampler(params, stats, z, labels)
+  return record
+
+
+real_make_sampler = generate.make_sampler
+
+
+def assert_truncated_normal(z, psi):
+  """Oracle: scipy's normal truncated to [-psi, psi] (Kolmogorov-Smirnov), not the code's."""
+  assert np.abs(z).max() <= psi
+  assert scipy.stats.kstest(z.ravel(), scipy.stats.truncnorm(-psi, psi).cdf).pvalue > 1e-3
+
+
+def test_sample_and_evaluators_draw_truncated_noise(monkeypatch):
+  """The noise that reaches the generator, caught on its way in: truncated where asked, plain
+  normal otherwise, in jaxgan.sample's path and in the evaluators' (fixed eval noise)."""
   config, gan, state, mesh = toy_run()
-  plain = generate.generate_samples(config, gan, state, 64, seed=0)
-  truncated = generate.generate_samples(config, gan, state, 64, seed=0, truncation=0.3)
-  again = generate.generate_samples(config, gan, state, 64, seed=0, truncation=0.3)
-  np.testing.assert_array_equal(truncated, again)
+  seen = []
+  monkeypatch.setattr(generate, 'make_sampler', lambda gan, mesh=None: recording_sampler(gan, seen))
+  plain = generate.generate_samples(config, gan, state, 2000, seed=0)
+  z_plain = np.concatenate(seen)
+  seen.clear()
+  truncated = generate.generate_samples(config, gan, state, 2000, seed=0, truncation=0.3)
+  z_truncated = np.concatenate(seen)
+  assert z_plain.shape == z_truncated.shape == (2000, 4)
+  assert scipy.stats.kstest(z_plain.ravel(), scipy.stats.norm().cdf).pvalue > 1e-3
+  assert np.abs(z_plain).max() > 2
+  assert_truncated_normal(z_truncated, 0.3)
   assert not np.allclose(plain, truncated)
-  # Second path: the generator on truncated noise, by hand.
-  z = generate.noise(jax.random.PRNGKey(0), 64, 4, truncation=0.3)
-  by_hand = generate.make_sampler(gan)(state.ema_params, state.g_stats, z)
-  np.testing.assert_allclose(truncated, by_hand, rtol=1e-6, atol=1e-6)
-  # The evaluators' generator: the run's fixed eval noise, truncated.
-  samples = evaluators.make_generator(config, gan, mesh, truncation=0.3)(
-      state.ema_params, state.g_stats, 10)
-  z = generate.fixed_noise(config, generate.EVAL_NOISE_SALT, 250, truncation=0.3)[:10]
-  np.testing.assert_allclose(samples.outputs, generate.make_sampler(gan)(
-      state.ema_params, state.g_stats, z), rtol=1e-6, atol=1e-6)
+  seen.clear()
+  again = generate.generate_samples(config, gan, state, 2000, seed=0, truncation=0.3)
+  np.testing.assert_array_equal(truncated, again)
+  np.testing.assert_array_equal(np.concatenate(seen), z_truncated)
+
+  seen.clear()
+  draw = evaluators.make_generator(config, gan, mesh, truncation=0.3,
+                                   sampler=recording_sampler(gan, seen))
+  samples = draw(state.ema_params, state.g_stats, 1000)
+  assert len(samples.outputs) == 1000
+  assert_truncated_normal(np.concatenate(seen), 0.3)
