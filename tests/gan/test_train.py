@@ -81,6 +81,34 @@ def test_digits_training_improves(workdir):
   assert confident[-1] == (1_000, pytest.approx(classifier.digits_confident(judge, end)))
   assert confident[-1][1] >= 0.3, confident
   assert read_scalars(workdir, 'eval_precision_raw')[-1][1] >= 0.5
+  # A second judge, made differently (no training, no network): nearest real digit in 8x8
+  # pixel space. Real held-out digits lie within its 95th-percentile distance; so do far more
+  # samples at the end than at the start, and where both judges accept a sample they mostly
+  # name the same digit.
+  near_start, _ = nearest_real_digit(start)
+  near, knn_label = nearest_real_digit(end)
+  predicted, sure = judge.read(end)
+  assert near.mean() >= 0.3 and near.mean() >= near_start.mean() + 0.25, (near.mean(),
+                                                                          near_start.mean())
+  both = near & sure
+  assert both.sum() >= 50 and (knn_label[both] == predicted[both]).mean() >= 0.8
+
+
+def nearest_real_digit(images):
+  """(bool near, int label) per image: block-averaged to sklearn's 8x8 grid, is its nearest
+  real training digit within the 95th percentile of real held-out digits' nearest distance, and
+  that digit's label. Independent of the project's classifier."""
+  from scipy.spatial import cKDTree
+  from jaxgan.data.digits import digits_split
+  def to_8px(x):
+    x = np.asarray(x, np.float64)[..., 0]
+    f = x.shape[1] // 8
+    return x.reshape(len(x), 8, f, 8, f).mean(axis=(2, 4)).reshape(len(x), 64)
+  train_images, train_labels = digits_split(8, 'train')
+  tree = cKDTree(to_8px(train_images))
+  threshold = np.percentile(tree.query(to_8px(digits_split(8, 'test')[0]))[0], 95)
+  distance, index = tree.query(to_8px(images))
+  return distance <= threshold, train_labels[index]
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from testlib import REPO, build_gan, get_config, restore, run_tool, tiny
+from testlib import REPO, build_gan, get_config, read_scalars, restore, run_tool, tiny
 from jaxgan.data import sources
 from jaxgan.data.errors import DataError
 from jaxgan.gan import state as state_lib, steps, train
@@ -245,8 +245,21 @@ def test_penalty_on_a_batchnorm_critic_is_refused(name, penalty):
     ('dcgan_digits', 'batch', 'none'),
     ('wgan_gp_grid25', 'batch', 'gradient_penalty'),  # The toy MLP critic has no norm layers.
 ])
-def test_penalty_without_batchnorm_in_the_critic_is_accepted(name, d_norm, penalty):
-  train_step_of(name, model__d_norm=d_norm, loss__penalty=penalty)
+def test_penalty_without_batchnorm_in_the_critic_is_accepted(name, d_norm, penalty, tmp_path):
+  """Accepted, and it trains: one step logs a finite loss, and a positive penalty where one is
+  asked for (a zero one would mean the option was dropped)."""
+  config = tiny(get_config(name), 1)
+  config.model.d_norm, config.loss.penalty = d_norm, penalty
+  config.log_every = 1
+  steps.make_train_step(config, state_lib.create(config)[0])
+  train.train_and_evaluate(config, str(tmp_path))
+  (_, d_loss), = read_scalars(str(tmp_path), 'train_d_loss')
+  assert np.isfinite(d_loss)
+  penalties = read_scalars(str(tmp_path), 'train_d_penalty')
+  if penalty == 'none':
+    assert all(v == 0 for _, v in penalties)
+  else:
+    assert len(penalties) == 1 and penalties[0][1] > 0
 
 
 # The command line: one line, no traceback ---------------------------------------------------
