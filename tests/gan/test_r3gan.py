@@ -237,7 +237,8 @@ def test_learning_rate_and_beta2_follow_the_ramp_in_optimizer_updates():
 
 def test_penalty_weight_augment_probability_and_ema_half_life_ramps():
   config = schedule_config(loss__penalty_weight=2.0, loss__penalty_weight_end=0.2,
-                           data__diffaugment_p=0.0, data__diffaugment_p_end=0.3,
+                           data__diffaugment='translation,cutout', data__diffaugment_p=0.0,
+                           data__diffaugment_p_end=0.3, data__diffaugment_p_schedule='cosine',
                            model__ema_half_life_images=200.0)
   gamma, p = steps.penalty_weight(config), steps.augment_probability(config)
   decay = steps.ema_decay(config)
