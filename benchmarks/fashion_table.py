@@ -66,33 +66,56 @@ def run_config(name: str, out: str) -> dict:
   return record
 
 
-def row(name: str, wall, steps, figures: dict, judges=('fashion', 'fashion_plain')) -> str:
+def row(name: str, wall, steps, figures: dict, judges=('fashion', 'fashion_plain'),
+        commit: str = '') -> str:
   cells = [name, '' if wall is None else f'{wall:.0f}', '' if steps is None else f'{steps:,}']
   for judge in judges:
     cells += [_fmt(figures.get(f'{judge}_{c}')) for c in COLUMNS]
   agreement = figures.get('fashion_agreement_min')
-  cells.append('' if agreement is None else f'{agreement:.2f}')
+  cells += ['' if agreement is None else f'{agreement:.2f}', commit]
   return '| ' + ' | '.join(cells) + ' |'
 
 
 def _fmt(value) -> str:
   if value is None:
     return ''
-  return f'{value:.0f}' if float(value).is_integer() and value > 1 else (
+  whole = float(value).is_integer() and (value > 1 or value == 0)  # Class counts, 0 included.
+  return f'{value:.0f}' if whole else (
       f'{value:.1f}' if value >= 10 else f'{value:.2f}' if value >= 1 else f'{value:.3f}')
 
 
 def table(records: dict) -> str:
   judges = ('main judge', 'plain judge')
   head = ['config', 'wall s', 'steps'] + [f'{c} ({j})' for j in judges for c in COLUMNS] + [
-      'worst class agreement (main)']
+      'worst class agreement (main)', 'commit']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   real = {}  # Conditional configs' real figures add agreement.
   for record in records.values():
     real |= {k: v for p in record['protocol'].values() for k, v in p['real_figures'].items()}
   lines.append(row('real images (held out)', None, None, real))
   for name, record in records.items():
-    lines.append(row(f'`{name}`', record['wall_s'], record['num_steps'], record['metrics']))
+    lines.append(row(f'`{name}`', record['wall_s'], record['num_steps'], record['metrics'],
+                     commit=record['commit']))
+  return '\n'.join(lines)
+
+
+def agreement_table(records: dict) -> str:
+  """Conditional configs: per class, the share of samples asked for it that the main judge
+  confidently reads as it, over real held-out images' own share (the ceiling, 1.0)."""
+  conditional = {n: r for n, r in records.items() if 'fashion_agreement/0' in r['metrics']}
+  if not conditional:
+    return ''
+  real = next(iter(conditional.values()))['protocol']['fashion']['real_figures']
+  classes = sorted(int(k.split('/')[1]) for k in real if k.startswith('fashion_agreement/'))
+  head = ['agreement over real images'"'"' (class)'] + [str(k) for k in classes] + ['min']
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head),
+           '| real held-out images' own agreement | ' + ' | '.join(
+               f"{real[f'fashion_agreement/{k}']:.2f}" for k in classes) + ' | |']
+  for name, record in conditional.items():
+    ratios = [record['metrics'][f'fashion_agreement/{k}'] / real[f'fashion_agreement/{k}']
+              for k in classes]
+    lines.append(f'| `{name}` | ' + ' | '.join(f'{r:.2f}' for r in ratios)
+                 + f' | {min(ratios):.2f} |')
   return '\n'.join(lines)
 
 
@@ -105,7 +128,7 @@ def main():
   records = {name: run_config(name, args.out) for name in args.configs.split(',')}
   with open(os.path.join(args.out, 'table.json'), 'w') as f:
     json.dump(records, f, indent=2)
-  text = table(records)
+  text = table(records) + '\n\n' + agreement_table(records)
   with open(os.path.join(args.out, 'table.md'), 'w') as f:
     f.write(text + '\n')
   print(text)
