@@ -107,9 +107,9 @@ def agreement_table(records: dict) -> str:
     return ''
   real = next(iter(conditional.values()))['protocol']['fashion']['real_figures']
   classes = sorted(int(k.split('/')[1]) for k in real if k.startswith('fashion_agreement/'))
-  head = ['agreement over real images'"'"' (class)'] + [str(k) for k in classes] + ['min']
+  head = ['agreement / real images\' (class)'] + [str(k) for k in classes] + ['min']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head),
-           '| real held-out images' own agreement | ' + ' | '.join(
+           '| real held-out images: own agreement | ' + ' | '.join(
                f"{real[f'fashion_agreement/{k}']:.2f}" for k in classes) + ' | |']
   for name, record in conditional.items():
     ratios = [record['metrics'][f'fashion_agreement/{k}'] / real[f'fashion_agreement/{k}']
