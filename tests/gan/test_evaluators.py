@@ -295,10 +295,12 @@ def test_mode_coverage_during_a_short_grid25_run(workdir):
   train.train_and_evaluate(config, workdir)
   modes = read_scalars(workdir, 'eval_modes_covered')
   assert [s for s, _ in modes] == [100, 200]
-  # The logged value is the coverage of the checkpoint's samples, recomputed independently.
+  # The logged value is the coverage of the checkpoint's samples, recomputed on a second path:
+  # the EMA generator module itself on the run's eval noise (not the evaluators' sampler).
+  from flax import nnx
   config_, gan, state, _ = generate.load_run(workdir)
-  draw = evaluators.make_generator(config_, gan, sharding.make_mesh())
-  points = draw(state.ema_params, state.g_stats, 2500).outputs
+  z = generate.fixed_noise(config_, generate.EVAL_NOISE_SALT, 2560)[:2500]
+  points = np.asarray(nnx.merge(gan.g_graph, state.ema_params, state.g_stats)(z, train=False))
   centres, std = gaussians.MIXTURES['grid25']
   dist = np.linalg.norm(points[:, None] - centres[None], axis=-1)
   good = dist.min(1) <= 3 * std
@@ -335,8 +337,9 @@ def test_fid_kid_is_in_training_with_random_inception_weights(workdir, stats_cac
   space = features_lib.get_features('inception', weights=str(weights), size=size)
   mesh = sharding.make_mesh()
   gan, _, _ = build_gan(config, mesh)
-  samples = evaluators.make_generator(config, gan, mesh)(state.ema_params, state.g_stats,
-                                                         40).outputs
+  from flax import nnx  # The EMA generator itself on the eval noise, not the evaluators' path.
+  z = generate.fixed_noise(config, generate.EVAL_NOISE_SALT, 256)[:40]
+  samples = np.asarray(nnx.merge(gan.g_graph, state.ema_params, state.g_stats)(z, train=False))
   fake, logits = (np.asarray(a, np.float64) for a in space(samples))
   real = np.asarray(space(digits_split(16, 'train')[0])[0], np.float64)
   mu1, mu2 = fake.mean(0), real.mean(0)
