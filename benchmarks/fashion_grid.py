@@ -10,11 +10,10 @@ conditional configs' samples are balanced over the classes, so 0..9 twice), real
 """
 
 import argparse
-
-import numpy as np
 import json
 import os
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from jaxgan.data import fashion_mnist

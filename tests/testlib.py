@@ -46,6 +46,14 @@ def tiny(config, steps: int = 4):
   return config
 
 
+def override(config, fields: dict):
+  """Sets dotted fields, e.g. {'model.ema_standing_batches': 2, 'seed': 3}; returns config."""
+  for name, value in fields.items():
+    section, _, field = name.rpartition('.')
+    (config[section] if section else config)[field] = value
+  return config
+
+
 def tiny_sr(name: str = 'srresnet_photos', steps: int = 2):
   """Any SR config shrunk to 16 px HR crops, one narrow block, batch 2, a few steps."""
   c = get_config(name)

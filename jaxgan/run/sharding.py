@@ -18,6 +18,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
 from jaxgan.run import members
 
+SEEDS = 'seeds'  # The mesh axis of the members (mesh.seed_axis).
+
 
 def make_mesh(config: ml_collections.ConfigDict | None = None, devices=None) -> Mesh:
   """A 1-D `data` mesh over `config.mesh.num_devices` devices (-1: all of them); with
@@ -46,20 +48,18 @@ def make_mesh(config: ml_collections.ConfigDict | None = None, devices=None) -> 
   return Mesh(np.asarray(devices).reshape(-1), ('data',))
 
 
-SEEDS = 'seeds'  # The mesh axis of the members (mesh.seed_axis).
-
-
 def data_size(mesh: Mesh) -> int:
   """Devices that split one batch: the `data` axis."""
   return mesh.shape['data']
 
 
 def check_batch_size(batch_size: int, mesh: Mesh) -> None:
-  if batch_size % data_size(mesh) or batch_size % jax.process_count():
+  devices = data_size(mesh)  # The devices that split one batch.
+  if batch_size % devices or batch_size % jax.process_count():
     raise ValueError(
-        f'batch_size={batch_size} (global) must divide by the number of devices ({mesh.size}) '
+        f'batch_size={batch_size} (global) must divide by the number of devices ({devices}) '
         f'and processes ({jax.process_count()}). Set --config.batch_size to a multiple of '
-        f'{data_size(mesh)}.')
+        f'{devices}.')
 
 
 def replicated(mesh: Mesh) -> NamedSharding:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from testlib import REPO, build_gan, get_config, read_scalars, run_tool, tiny
+from testlib import REPO, build_gan, get_config, override, read_scalars, run_tool, tiny
 from jaxgan import evaluate, report
 from jaxgan.data import pipeline, sources
 from jaxgan.data.transforms import to_uint8
@@ -35,10 +35,7 @@ def seeds_config(num_seeds=1, seed=SEED, steps=4, **overrides):
   config.evals = ml_collections.ConfigDict()
   config.evals.digits_fd = dict(every=2, num_samples=64)  # Steps 2 and 4: a best per member.
   config.best_metric = 'digits_fd'
-  for name, value in overrides.items():
-    section, _, field = name.rpartition('.')
-    (config[section] if section else config)[field] = value
-  return config
+  return override(config, overrides)
 
 
 @pytest.fixture(scope='module')

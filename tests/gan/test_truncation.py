@@ -35,6 +35,9 @@ def toy_run():
   return config, gan, init(), mesh
 
 
+real_make_sampler = generate.make_sampler  # Kept before a test patches it.
+
+
 def recording_sampler(gan, seen):
   """generate.make_sampler(gan) that also keeps every noise batch it is given."""
   sampler = real_make_sampler(gan)
@@ -43,9 +46,6 @@ def recording_sampler(gan, seen):
     seen.append(np.asarray(z))
     return sampler(params, stats, z, labels)
   return record
-
-
-real_make_sampler = generate.make_sampler
 
 
 def assert_truncated_normal(z, psi):

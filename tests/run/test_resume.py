@@ -15,7 +15,7 @@ import jax
 import numpy as np
 import pytest
 
-from testlib import REPO, assert_same_run, build_gan, get_config, restore, tiny
+from testlib import REPO, assert_same_run, build_gan, get_config, override, restore, tiny
 from jaxgan import report
 from jaxgan.gan import generate, train
 from jaxgan.run import checkpoint, preemption, sharding
@@ -28,10 +28,7 @@ def digits_config(steps, **overrides):
   # These tests grow num_steps on resume; a linear schedule decays to 0 at num_steps, so it
   # would not be the same run (a resume with unchanged num_steps is bit-identical either way).
   config.optim.lr_schedule = 'constant'
-  for name, value in overrides.items():
-    section, _, field = name.rpartition('.')
-    (config[section] if section else config)[field] = value
-  return config
+  return override(config, overrides)
 
 
 @pytest.mark.parametrize('overrides', [
@@ -61,10 +58,7 @@ def real_settings(name, steps=10, **overrides):
   config.steps_per_call = config.log_every = steps_per_call
   for spec in config.evals.values():
     spec.every, spec.num_samples = steps_per_call, 64
-  for field, value in overrides.items():
-    section, _, key = field.rpartition('.')
-    (config[section] if section else config)[key] = value
-  return config
+  return override(config, overrides)
 
 
 def train_until_preempted(config, workdir, monkeypatch, calls):

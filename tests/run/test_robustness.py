@@ -251,7 +251,6 @@ def test_penalty_without_batchnorm_in_the_critic_is_accepted(name, d_norm, penal
   config = tiny(get_config(name), 1)
   config.model.d_norm, config.loss.penalty = d_norm, penalty
   config.log_every = 1
-  steps.make_train_step(config, state_lib.create(config)[0])
   train.train_and_evaluate(config, str(tmp_path))
   (_, d_loss), = read_scalars(str(tmp_path), 'train_d_loss')
   assert np.isfinite(d_loss)
