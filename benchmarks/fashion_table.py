@@ -1,13 +1,17 @@
 """Regenerates the README's Fashion-MNIST table: each config trained fresh, sampled, judged.
 
   python benchmarks/fashion_table.py --out=runs/fashion_table [--configs=dcgan_fashion,...]
+  python benchmarks/fashion_table.py --out=runs/fashion_seeds --num_seeds=3
 
 For each config, in turn and alone on the machine (the wall times are the table's):
   python -m jaxgan.main --config=configs/<name>.py --workdir=<out>/<name>        (timed)
   python -m jaxgan.sample --workdir=<out>/<name> --num=10000 --out=<out>/<name>/samples.npz
   python -m jaxgan.evaluate --config=configs/<name>.py --samples=<out>/<name>/samples.npz \
       --evals=fashion,fashion_plain --json=<out>/<name>/figures.json
-then writes <out>/table.md (one row per config and the real images' row, both judges) and
+With --num_seeds=N each config trains N seeds in one program (--config.num_seeds=N), each
+member is sampled and judged (jaxgan.sample/evaluate --seed_index=k) and the table gives
+mean ± std over the members (std with ddof=1); its wall time is the N-seed program's.
+Then writes <out>/table.md (one row per config and the real images' row, both judges) and
 <out>/table.json. A config whose workdir already holds figures.json is not run again (delete it
 to rerun). Conditional configs are sampled balanced over the classes (jaxgan.sample's default).
 """
@@ -18,6 +22,8 @@ import os
 import subprocess
 import sys
 import time
+
+import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = ('dcgan_fashion', 'wgan_fashion', 'wgan_gp_fashion', 'sngan_fashion',
@@ -42,44 +48,73 @@ def git_commit() -> str:
   return out.stdout.strip() + ('+dirty' if dirty else '')
 
 
-def run_config(name: str, out: str) -> dict:
+def run_config(name: str, out: str, num_seeds: int = 1) -> dict:
   workdir = os.path.join(out, name)
   figures = os.path.join(workdir, 'figures.json')
   if os.path.exists(figures):
     with open(figures) as f:
       return json.load(f)
   config = f'--config=configs/{name}.py'
-  wall = tool('main', config, f'--workdir={workdir}')
-  samples = os.path.join(workdir, 'samples.npz')
-  tool('sample', f'--workdir={workdir}', f'--num={NUM_SAMPLES}', f'--out={samples}')
-  tool('evaluate', config, f'--samples={samples}', '--evals=fashion,fashion_plain',
-       f'--json={figures}.tmp')
-  with open(f'{figures}.tmp') as f:
-    record = json.load(f)
+  seeds = [f'--config.num_seeds={num_seeds}'] if num_seeds > 1 else []
+  wall = tool('main', config, f'--workdir={workdir}', *seeds)
+  members = [_judge_member(config, workdir, k if num_seeds > 1 else None)
+             for k in range(num_seeds)]
+  record = members[0]
+  if num_seeds > 1:
+    record['members'] = [m['metrics'] for m in members]
+    record['metrics'], record['metrics_std'] = _mean_std(record['members'])
   with open(os.path.join(workdir, 'config.json')) as f:
     num_steps = json.load(f)['num_steps']
-  record |= {'wall_s': round(wall, 1), 'num_steps': num_steps, 'commit': git_commit(),
-             'load_after': os.getloadavg()[0]}
+  record |= {'wall_s': round(wall, 1), 'num_steps': num_steps, 'num_seeds': num_seeds,
+             'commit': git_commit(), 'load_after': os.getloadavg()[0]}
   with open(figures, 'w') as f:
     json.dump(record, f, indent=2)
-  os.remove(f'{figures}.tmp')
   return record
 
 
+def _judge_member(config: str, workdir: str, seed_index) -> dict:
+  """Samples one run (or one member of a many-seed run) and judges it with both judges."""
+  suffix, member = ('', []) if seed_index is None else (
+      f'_seed_{seed_index}', [f'--seed_index={seed_index}'])
+  samples = os.path.join(workdir, f'samples{suffix}.npz')
+  figures = os.path.join(workdir, f'figures{suffix}.json.tmp')
+  tool('sample', f'--workdir={workdir}', f'--num={NUM_SAMPLES}', f'--out={samples}', *member)
+  tool('evaluate', config, f'--samples={samples}', '--evals=fashion,fashion_plain',
+       f'--json={figures}')
+  with open(figures) as f:
+    record = json.load(f)
+  os.remove(figures)
+  return record
+
+
+def _mean_std(members: list) -> tuple:
+  keys = [k for k in members[0] if all(isinstance(m.get(k), (int, float)) for m in members)]
+  values = {k: np.array([m[k] for m in members], np.float64) for k in keys}
+  return ({k: float(v.mean()) for k, v in values.items()},
+          {k: float(v.std(ddof=1)) for k, v in values.items()})
+
+
 def row(name: str, wall, steps, figures: dict, judges=('fashion', 'fashion_plain'),
-        commit: str = '') -> str:
+        commit: str = '', std=None) -> str:
+  """One table row; with `std` (a many-seed record's) each figure reads mean ± std."""
+  std = std or {}
+  def cell(key):
+    text = _fmt(figures.get(key))
+    return f'{text} ± {_fmt(std[key])}' if key in std else text
   cells = [name, '' if wall is None else f'{wall:.0f}', '' if steps is None else f'{steps:,}']
   for judge in judges:
-    cells += [_fmt(figures.get(f'{judge}_{c}')) for c in COLUMNS]
+    cells += [cell(f'{judge}_{c}') for c in COLUMNS]
   agreement = figures.get('fashion_agreement_min')
-  cells += ['' if agreement is None else f'{agreement:.2f}', commit]
+  spread = std.get('fashion_agreement_min')
+  cells += ['' if agreement is None else f'{agreement:.2f}' + (
+      '' if spread is None else f' ± {spread:.2f}'), commit]
   return '| ' + ' | '.join(cells) + ' |'
 
 
 def _fmt(value) -> str:
   if value is None:
     return ''
-  whole = float(value).is_integer() and (value > 1 or value == 0)  # Class counts, 0 included.
+  whole = float(value).is_integer() and (value > 1 or value == 0)
   return f'{value:.0f}' if whole else (
       f'{value:.1f}' if value >= 10 else f'{value:.2f}' if value >= 1 else f'{value:.3f}')
 
@@ -94,8 +129,10 @@ def table(records: dict) -> str:
     real |= {k: v for p in record['protocol'].values() for k, v in p['real_figures'].items()}
   lines.append(row('real images (held out)', None, None, real))
   for name, record in records.items():
-    lines.append(row(f'`{name}`', record['wall_s'], record['num_steps'], record['metrics'],
-                     commit=record['commit']))
+    seeds = record.get('num_seeds', 1)
+    label = f'`{name}`' + (f' ({seeds} seeds)' if seeds > 1 else '')
+    lines.append(row(label, record['wall_s'], record['num_steps'], record['metrics'],
+                     commit=record['commit'], std=record.get('metrics_std')))
   return '\n'.join(lines)
 
 
@@ -123,9 +160,11 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   parser.add_argument('--out', default='runs/fashion_table')
   parser.add_argument('--configs', default=','.join(CONFIGS))
+  parser.add_argument('--num_seeds', type=int, default=1,
+                      help='Seeds per config, trained in one program (config.num_seeds).')
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
-  records = {name: run_config(name, args.out) for name in args.configs.split(',')}
+  records = {name: run_config(name, args.out, args.num_seeds) for name in args.configs.split(',')}
   with open(os.path.join(args.out, 'table.json'), 'w') as f:
     json.dump(records, f, indent=2)
   text = table(records) + '\n\n' + agreement_table(records)

@@ -33,9 +33,12 @@ def get_config():
   m.ema_half_life_schedule = 'cosine'
   c.loss.name = 'rpgan'
   c.loss.penalty = 'r1_r2'
-  c.loss.penalty_weight, c.loss.penalty_weight_end = 0.5, 0.05  # Theirs (CIFAR): 0.05, 0.005.
+  c.loss.penalty_weight, c.loss.penalty_weight_end = 0.2, 0.02  # Theirs (CIFAR): 0.05, 0.005.
   c.loss.penalty_schedule = 'cosine'
-  c.optim.g_lr = c.optim.d_lr = 1e-3  # Theirs: 2e-4 at batch 512.
+  # Theirs: 2e-4 at batch 512. Measured (10,000 samples, both judges): 2e-3 with gamma 0.2 beat
+  # 1e-3 with gamma 0.5 (main FD 67.8 vs 86.8); R1 + R2 cost 16% of the step (280 vs 333 img/s
+  # without), so lazy regularisation could buy little.
+  c.optim.g_lr = c.optim.d_lr = 2e-3
   c.optim.lr_schedule = 'cosine'
   c.optim.lr_end_factor = 0.25
   c.optim.b1, c.optim.b2 = 0.0, 0.9
