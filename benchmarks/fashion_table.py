@@ -98,23 +98,20 @@ def row(name: str, wall, steps, figures: dict, judges=('fashion', 'fashion_plain
         commit: str = '', std=None) -> str:
   """One table row; with `std` (a many-seed record's) each figure reads mean ± std."""
   std = std or {}
-  def cell(key):
-    text = _fmt(figures.get(key))
-    return f'{text} ± {_fmt(std[key])}' if key in std else text
+  def cell(key, fmt=_fmt):
+    text = fmt(figures.get(key))
+    return f'{text} ± {fmt(std[key])}' if key in std else text
   cells = [name, '' if wall is None else f'{wall:.0f}', '' if steps is None else f'{steps:,}']
   for judge in judges:
     cells += [cell(f'{judge}_{c}') for c in COLUMNS]
-  agreement = figures.get('fashion_agreement_min')
-  spread = std.get('fashion_agreement_min')
-  cells += ['' if agreement is None else f'{agreement:.2f}' + (
-      '' if spread is None else f' ± {spread:.2f}'), commit]
+  cells += [cell('fashion_agreement_min', lambda v: '' if v is None else f'{v:.2f}'), commit]
   return '| ' + ' | '.join(cells) + ' |'
 
 
 def _fmt(value) -> str:
   if value is None:
     return ''
-  whole = float(value).is_integer() and (value > 1 or value == 0)
+  whole = float(value).is_integer() and (value > 1 or value == 0)  # Class counts, 0 included.
   return f'{value:.0f}' if whole else (
       f'{value:.1f}' if value >= 10 else f'{value:.2f}' if value >= 1 else f'{value:.3f}')
 
