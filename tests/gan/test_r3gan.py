@@ -88,11 +88,11 @@ def test_fashion_networks_shapes_and_parameter_count():
   image = g(z)
   assert image.shape == (3, 32, 32, 1)
   assert d(image).shape == (3,)
-  widths = [8 * k for k in (8, 4, 2, 1)]  # G from 4x4 up: 64, 32, 16, 8; D mirrors them.
+  widths = [8 * k for k in (16, 8, 2, 1)]  # G from 4x4 up: 128, 64, 16, 8; D mirrors them.
   blocks = sum(block_params(w) for w in widths)
-  transitions = 64 * 32 + 32 * 16 + 16 * 8
-  g_count = 16 * 64 + 64 * 64 + blocks + transitions + 8 * 1  # basis, linear, ..., to image.
-  d_count = 1 * 8 + blocks + transitions + 16 * 64 + 64 * 1  # from image, ..., 4x4 head.
+  transitions = sum(a * b for a, b in zip(widths, widths[1:]))  # 1x1 between stages.
+  g_count = 16 * 128 + 64 * 128 + blocks + transitions + 8 * 1  # basis, linear, ..., to image.
+  d_count = 1 * 8 + blocks + transitions + 16 * 128 + 128 * 1  # from image, ..., 4x4 head.
   assert (r3gan.parameter_count(g), r3gan.parameter_count(d)) == (g_count, d_count)
 
 
