@@ -12,8 +12,9 @@ With --num_seeds=N each config trains N seeds in one program (--config.num_seeds
 member is sampled and judged (jaxgan.sample/evaluate --seed_index=k) and the table gives
 mean ± std over the members (std with ddof=1); its wall time is the N-seed program's.
 Then writes <out>/table.md (one row per config and the real images' row, both judges) and
-<out>/table.json. A config whose workdir already holds figures.json is not run again (delete it
-to rerun). Conditional configs are sampled balanced over the classes (jaxgan.sample's default).
+<out>/table.json, with a row for every config of <out> judged so far, not only --configs. A
+config whose workdir already holds figures.json is not run again (delete it to rerun).
+Conditional configs are sampled balanced over the classes (jaxgan.sample's default).
 """
 
 import argparse
@@ -161,7 +162,14 @@ def main():
                       help='Seeds per config, trained in one program (config.num_seeds).')
   args = parser.parse_args()
   os.makedirs(args.out, exist_ok=True)
-  records = {name: run_config(name, args.out, args.num_seeds) for name in args.configs.split(',')}
+  names = args.configs.split(',')
+  for name in names:
+    run_config(name, args.out, args.num_seeds)
+  # Every config judged in --out so far (a finished one is read, not rerun): rerunning one config
+  # keeps the others' rows.
+  records = {name: run_config(name, args.out, args.num_seeds)
+             for name in dict.fromkeys(CONFIGS + tuple(names))
+             if os.path.exists(os.path.join(args.out, name, 'figures.json'))}
   with open(os.path.join(args.out, 'table.json'), 'w') as f:
     json.dump(records, f, indent=2)
   text = table(records) + '\n\n' + agreement_table(records)
