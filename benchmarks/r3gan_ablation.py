@@ -20,6 +20,8 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from configs import r3gan_fashion  # pylint: disable=wrong-import-position
+from fashion_table import _fmt  # pylint: disable=wrong-import-position
 from jaxgan import report  # pylint: disable=wrong-import-position
 
 R3GAN_LOSS = ['--config.loss.name=rpgan', '--config.loss.penalty=r1_r2',
@@ -56,8 +58,10 @@ def train(name: str, config: str, overrides: list, steps: int, out: str) -> str:
   if not os.path.exists(os.path.join(workdir, 'report.md')):
     every = [f'--config.{k}={steps}' for k in
              ('num_steps', 'evals.fashion.every', 'sample_every', 'checkpoint_every')]
-    # r3gan_fashion's EMA half-life is a tenth of its images; kept so at --steps.
-    overrides = [o.format(half_life=0.1 * steps * 32) for o in overrides]
+    # r3gan_fashion's EMA half-life is a share of the run's images; kept so at --steps.
+    half_life = (r3gan_fashion.EMA_HALF_LIFE_SHARE * steps *
+                 r3gan_fashion.get_config().batch_size)
+    overrides = [o.format(half_life=half_life) for o in overrides]
     subprocess.run([sys.executable, '-m', 'jaxgan.main', f'--config=configs/{config}.py',
                     f'--workdir={workdir}', *every, *overrides], cwd=REPO, check=True)
   return workdir
@@ -79,9 +83,7 @@ def main():
   for i in map(int, args.rows.split(',')):
     name, nets, loss, config, overrides = ROWS[i]
     figures = last_eval(train(name, config, overrides, args.steps, args.out))
-    lines.append(f'| {nets} | {loss} | ' + ' | '.join(
-        f'{figures[c]:.0f}' if c == 'classes' else f'{figures[c]:.1f}' if c == 'fd'
-        else f'{figures[c]:.3f}' for c in COLUMNS) + ' |')
+    lines.append(f'| {nets} | {loss} | ' + ' | '.join(_fmt(figures[c]) for c in COLUMNS) + ' |')
     print(lines[-1], flush=True)
   print('\n'.join(lines))
 

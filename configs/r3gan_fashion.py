@@ -13,6 +13,7 @@ from configs import fashion_default
 
 NUM_STEPS = 2_400
 EVAL_EVERY = 1_200
+EMA_HALF_LIFE_SHARE = 0.1  # Of the run's images (see below).
 
 
 def get_config():
@@ -32,7 +33,7 @@ def get_config():
   m.r3gan_expansion = 2
   m.g_native_size = 28
   # Theirs: 5 M of 20 M images. A run of ~2 epochs still changes fast at its end: a tenth.
-  m.ema_half_life_images = 0.1 * NUM_STEPS * c.batch_size
+  m.ema_half_life_images = EMA_HALF_LIFE_SHARE * NUM_STEPS * c.batch_size
   m.ema_half_life_schedule = 'cosine'
   c.loss.name = 'rpgan'
   c.loss.penalty = 'r1_r2'
